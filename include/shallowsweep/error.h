@@ -1,0 +1,66 @@
+/* shallowsweep error codes and the error trace.
+ *
+ * Every library function returns an int: SSW_OK (0) or one of the codes below. A failing
+ * function records one root-cause message with ssw_error_set(); each frame it travels
+ * through may add its file/line/function with SSW_TRY, so that the command line prints
+ * the cause followed by the path it took (PETSc's model, one variadic macro).
+ *
+ * The trace lives in thread-local storage: it is the one piece of state that is not
+ * passed explicitly, because threading an error object through every numeric kernel
+ * would obscure the mathematics. Library code never prints and never exits.
+ */
+#ifndef SHALLOWSWEEP_ERROR_H
+#define SHALLOWSWEEP_ERROR_H
+
+#include <stdio.h>
+
+enum {
+  SSW_OK = 0,
+  SSW_ERR_INTERNAL = 1, /* a bug or a library failure: exit 1 */
+  SSW_ERR_INPUT = 2,    /* bad command line or sweep file: exit 2 */
+  SSW_ERR_NOMEM = 3,    /* allocation failed */
+  SSW_ERR_IO = 4,       /* a file could not be read or written */
+  SSW_ERR_LIB = 5,      /* BLAS/LAPACK/HDF5/MPI returned an error */
+  SSW_ERR_STOPPED = 75, /* stopped by a signal; resume to finish (EX_TEMPFAIL) */
+};
+
+/* Record the root cause (clears any earlier trace) and return code. Not collective. */
+int ssw_error_set(int code, const char *file, int line, const char *func,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Append one frame (file:line function) to the current trace and return code. */
+int ssw_error_frame(int code, const char *file, int line, const char *func);
+/* The root-cause message ("" if none). */
+const char *ssw_error_message(void);
+/* The code of the last ssw_error_set (SSW_OK if none). */
+int ssw_error_code(void);
+/* Print "error: <message>" then the trace, one frame per line, to f. */
+void ssw_error_print(FILE *f, const char *prefix);
+void ssw_error_clear(void);
+
+#define SSW_ERROR(code, ...) ssw_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/* Propagate a nonzero code from call, adding this frame. */
+#define SSW_TRY(call)                                                         \
+  do {                                                                        \
+    int ssw_try_rc_ = (call);                                                 \
+    if (ssw_try_rc_ != SSW_OK)                                                \
+      return ssw_error_frame(ssw_try_rc_, __FILE__, __LINE__, __func__);      \
+  } while (0)
+
+/* One-line precondition check with printf context. */
+#define SSW_REQUIRE(cond, code, ...)                                          \
+  do {                                                                        \
+    if (!(cond)) return SSW_ERROR((code), __VA_ARGS__);                       \
+  } while (0)
+
+/* Allocation with a message naming what and how much. */
+#define SSW_ALLOC(ptr, count)                                                 \
+  do {                                                                        \
+    size_t ssw_alloc_n_ = (size_t)(count);                                    \
+    (ptr) = calloc(ssw_alloc_n_ ? ssw_alloc_n_ : 1, sizeof *(ptr));           \
+    if (!(ptr))                                                               \
+      return SSW_ERROR(SSW_ERR_NOMEM, "out of memory allocating %zu x %zu bytes for %s", \
+                       ssw_alloc_n_, sizeof *(ptr), #ptr);                    \
+  } while (0)
+
+#endif

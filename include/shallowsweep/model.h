@@ -1,0 +1,67 @@
+/* The shallow network of DESIGN.md §2: forward, loss and gradient, side by side.
+ *
+ * Dimension letters: n samples, d inputs, m hidden units, P trained parameters.
+ *   f(x) = s * sum_j a_j sigma(<w_j, x> + b_j),   L = (1/2n) sum_i (f(x_i) - y_i)^2
+ * All parameters live in one buffer theta = [ W (m, d) row-major | b (m) | a (m) ], so that
+ * zeroing, norms, distances and checksums are one loop (SSW_THETA_* give the offsets).
+ */
+#ifndef SHALLOWSWEEP_MODEL_H
+#define SHALLOWSWEEP_MODEL_H
+
+#include <stdint.h>
+
+#include "shallowsweep/params.h"
+
+typedef struct ssw_model {
+  int64_t m, d;
+  ssw_activation_t act;
+  double leaky_slope;   /* leaky_relu */
+  double ramp_width;    /* ramp, smooth_step */
+  double s;             /* output scale */
+  bool bias;            /* b enters the preactivation (else b is ignored) */
+} ssw_model_t;
+
+/* Offsets into theta. */
+static inline int64_t ssw_theta_W(const ssw_model_t *M) { (void)M; return 0; }
+static inline int64_t ssw_theta_b(const ssw_model_t *M) { return M->m * M->d; }
+static inline int64_t ssw_theta_a(const ssw_model_t *M) { return M->m * M->d + M->m; }
+static inline int64_t ssw_theta_size(const ssw_model_t *M) { return M->m * M->d + 2 * M->m; }
+
+/* The model part of resolved params (student if teacher is false, else the teacher's
+ * activation; the caller sets m, d, s for a teacher). */
+void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p);
+
+/* sigma(z) and sigma'(z) for the model's activation. */
+double ssw_act(const ssw_model_t *M, double z);
+double ssw_act_deriv(const ssw_model_t *M, double z);
+/* Both at once over an array: h[i] = sigma(z[i]), g[i] = sigma'(z[i]) (g may be NULL). */
+void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double *h, double *g);
+
+/* Scratch for up to n_max samples; allocated once per cell, reused every step. */
+typedef struct ssw_workspace {
+  int64_t n_max, m;
+  double *Z;    /* (n_max, m) preactivations */
+  double *H;    /* (n_max, m) sigma(Z); becomes the backward's (n_max, m) G */
+  double *D;    /* (n_max, m) sigma'(Z) */
+  double *r;    /* (n_max) residuals f - y */
+} ssw_workspace_t;
+
+int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m);
+void ssw_workspace_fini(ssw_workspace_t *ws);
+
+/* Loss L and, if grad != NULL, its gradient over the groups in `groups` (SSW_GROUP_*;
+ * untrained groups' entries are set to 0). X (n, d), y (n), theta and grad (P).
+ * Uses BLAS (dgemm) for the products. Z of the last call is left in ws->Z. */
+int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+                        const double *y, unsigned groups, double *grad, ssw_workspace_t *ws,
+                        double *loss);
+/* The plain-loop twin of ssw_model_loss_grad (no BLAS, no workspace), held to it by tests. */
+double ssw_model_loss_grad_naive(const ssw_model_t *M, const double *theta, int64_t n,
+                                 const double *X, const double *y, unsigned groups, double *grad);
+/* Network outputs only: f (n). */
+int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+                      double *f, ssw_workspace_t *ws);
+/* Floating-point operations of one ssw_model_loss_grad with a gradient (for GFLOP/s). */
+double ssw_model_step_flops(const ssw_model_t *M, int64_t n);
+
+#endif

@@ -1,0 +1,87 @@
+/* One cell: train the network of resolved params by GD / minibatch SGD / online SGD, record
+ * its trajectory at fixed steps and give its verdict (DESIGN.md §2).
+ *
+ * Step t holds theta_t after t updates. At every step the loop evaluates L(theta_t), records
+ * it if t is a record point, then checks, in order: diverged (L not finite or
+ * L > diverge_factor * L0), converged (L <= tol or L <= tol_rel * L0), t == max_iters;
+ * otherwise it updates. Full-batch GD checks every step (the loss comes free with the
+ * gradient); minibatch and online SGD check at record points only, where they evaluate the
+ * full training (online: eval) loss. A diverged state is never recorded: the recorded values
+ * are finite up to the last record point before divergence, NaN after any stop.
+ */
+#ifndef SHALLOWSWEEP_TRAIN_H
+#define SHALLOWSWEEP_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "shallowsweep/data.h"
+#include "shallowsweep/model.h"
+#include "shallowsweep/params.h"
+
+enum {
+  SSW_SERIES_LOSS, SSW_SERIES_GRAD_NORM, SSW_SERIES_INNER_DIST, SSW_SERIES_OUTER_DIST,
+  SSW_SERIES_PATTERN_CHANGE, SSW_SERIES_TEST_LOSS, SSW_SERIES_COUNT
+};
+extern const char *const ssw_series_names[SSW_SERIES_COUNT];
+
+typedef enum {
+  SSW_STATUS_PENDING = 0, SSW_STATUS_CONVERGED = 1, SSW_STATUS_MAX_ITERS = 2,
+  SSW_STATUS_DIVERGED = 3, SSW_STATUS_FAILED = 4
+} ssw_status_t;
+const char *ssw_status_name(int status);
+
+enum { SSW_MESSAGE_MAX = 256 };
+
+typedef struct ssw_result {
+  int64_t k;                          /* record points */
+  int64_t *steps;                     /* (k) recorded steps, increasing, 0 and max_iters */
+  double *series[SSW_SERIES_COUNT];   /* each (k); NaN where not recorded */
+  int8_t status;                      /* ssw_status_t */
+  double init_loss, final_loss;       /* L(theta_0), L at the last evaluated step */
+  int64_t iters;                      /* updates done when the run stopped */
+  int64_t iters_to_tol;               /* first step meeting tol/tol_rel, -1 if never */
+  double wall_s;                      /* seconds, whole cell */
+  double gflops;                      /* model flops / wall_s / 1e9 */
+  double ntk_min, ntk_max;            /* NTK Gram extreme eigenvalues (NaN if not asked) */
+  char message[SSW_MESSAGE_MAX];      /* failure text for status 4 */
+} ssw_result_t;
+
+int ssw_result_init(ssw_result_t *r, int64_t k);
+void ssw_result_fini(ssw_result_t *r);
+/* Reset every value to "not recorded" (NaN, -1, pending), keeping k and steps. */
+void ssw_result_clear(ssw_result_t *r);
+
+/* The k record steps over 0..max_iters (distinct, increasing, first 0, last max_iters). */
+int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps /* (k) */);
+
+/* Everything one cell needs, allocated once: data, weights, workspace. */
+typedef struct ssw_trainer {
+  ssw_params_t p;          /* resolved copy */
+  ssw_model_t M;
+  unsigned groups;         /* trained groups (bias only if p.bias) */
+  ssw_source_t src;
+  int64_t n_loss;          /* samples of the loss set: n, or eval_n when online */
+  double *X, *y;           /* (n_loss, d), (n_loss): training set (online: eval set) */
+  double *X_test, *y_test; /* (test_n, d), (test_n) */
+  int64_t B;               /* batch size of a step (n for full batch) */
+  double *X_batch, *y_batch; /* (B, d), (B): the current minibatch */
+  int64_t *perm;           /* (n) minibatch order of the current epoch */
+  double *theta0, *theta;  /* (P) initial and current parameters */
+  double *grad;            /* (P) */
+  unsigned char *sign0;    /* (n_loss, m) preactivation > 0 at step 0 */
+  ssw_workspace_t ws;      /* for n_loss samples */
+} ssw_trainer_t;
+
+/* Allocate and initialise data and weights for resolved, checked params. */
+int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p);
+void ssw_trainer_fini(ssw_trainer_t *t);
+/* Train from theta0 into r (r->k must equal p.record_points). If stop is non-NULL and
+ * becomes nonzero, return SSW_ERR_STOPPED promptly (the cell is abandoned). No allocation. */
+int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop);
+
+/* The one entry point: resolve, check, train. r must be ssw_result_init'ed with
+ * k = record_points. A bad parameter returns SSW_ERR_INPUT. Not collective. */
+int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop);
+
+#endif
