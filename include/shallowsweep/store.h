@@ -1,0 +1,103 @@
+/* The sweep's HDF5 file (DESIGN.md §4): one file per sweep, created collectively and fully
+ * allocated, so that afterwards workers only write raw data and the metadata never changes.
+ *
+ * Layout (g = grid shape [A1, ..., Ak] in axis order, K = record points):
+ *   /                 attrs format, sweep_yaml, sweep_canonical, created, software_version,
+ *                     axes (names, in order), name, record_points, series (names in /traj)
+ *   /cell/<axis>      (Ai) axis values, a dimension scale: int64 (INT keys, seed), float64
+ *                     (REAL), int8 0/1 (BOOL), fixed-length UTF-8 strings (ENUM, "relu")
+ *   /cell/<scalar>    g   status int8 (fill 0), init_loss, final_loss, wall_s, gflops,
+ *                         ntk_min, ntk_max float64 (fill NaN), iters int64 (fill 0),
+ *                         iters_to_tol int64 (fill -1), rank int32 (fill -1),
+ *                         checksum uint32 (fill 0), message S256 (fill "")
+ *   /traj/<axis>      the same axis scales again (xarray resolves scales per group)
+ *   /traj/step        (K) int64, a dimension scale
+ *   /traj/<series>    g + [K] float64, fill NaN: loss, grad_norm, inner_dist, outer_dist,
+ *                     pattern_change, and test_loss when asked for
+ *
+ * A cell is written in this order: trajectories, scalars and checksum, status last; the cell
+ * is done once its status is nonzero. The checksum is CRC-32 (zlib's) over the bytes listed
+ * at ssw_store_cell_checksum().
+ *
+ * Locking: a writer holds a POSIX record lock on "FILE.lock" (shared by every rank of the job,
+ * taken exclusively for an instant by rank 0 to prove no other job holds it). Readers take no
+ * lock and open with HDF5 file locking off: safe because the metadata is frozen.
+ */
+#ifndef SHALLOWSWEEP_STORE_H
+#define SHALLOWSWEEP_STORE_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shallowsweep/sweep.h"
+#include "shallowsweep/train.h"
+
+#define SSW_STORE_FORMAT "shallowsweep/1"
+
+typedef struct ssw_store ssw_store_t;
+
+/* What the file is created from. Every rank passes identical values. */
+typedef struct ssw_store_spec {
+  const char *name;            /* sweep name */
+  const char *sweep_yaml;      /* the sweep file as read */
+  const char *sweep_canonical; /* every key, resolved (compared by --resume) */
+  const ssw_grid_t *grid;      /* axes, in order, seed last */
+  int64_t k;                   /* record points, >= 1 */
+  const int64_t *steps;        /* (k) recorded steps */
+  unsigned series_mask;        /* bit s set: /traj/<ssw_series_names[s]> exists */
+} ssw_store_spec_t;
+
+/* Take the job's lock on path + ".lock". Collective on comm. Fails with SSW_ERR_INPUT and a
+ * message naming the holder's pid when another job (or orphaned ranks of a killed one) holds
+ * it. The lock is released by ssw_store_unlock or when the process exits. */
+int ssw_store_lock(const char *path, MPI_Comm comm, int *lock_fd);
+/* Release the lock (accepts -1). Not collective. */
+void ssw_store_unlock(int *lock_fd);
+
+/* Create path atomically: build it under a temporary name beside it, close, rename, reopen
+ * for writing. path must not exist. Collective on comm. */
+int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec);
+/* Open an existing file for writing cells (resume). Collective on comm. */
+int ssw_store_open(ssw_store_t **store, const char *path, MPI_Comm comm);
+/* Open read-only without MPI-IO and without HDF5 file locking (status, analysis of a live
+ * file). Not collective. */
+int ssw_store_open_readonly(ssw_store_t **store, const char *path);
+/* Close; collective on the comm the store was opened with (not collective for read-only).
+ * Accepts NULL; sets *store to NULL. */
+int ssw_store_close(ssw_store_t **store);
+
+/* Facts read from the file. Not collective. */
+int64_t ssw_store_ncells(const ssw_store_t *store);
+int64_t ssw_store_k(const ssw_store_t *store);
+const ssw_grid_t *ssw_store_grid(const ssw_store_t *store); /* axes rebuilt from the file */
+const char *ssw_store_canonical(const ssw_store_t *store);
+const char *ssw_store_name(const ssw_store_t *store);
+unsigned ssw_store_series_mask(const ssw_store_t *store);
+
+/* Write one cell: trajectories, scalars + checksum, then status. rank is stored in /cell/rank.
+ * Independent I/O; not collective. */
+int ssw_store_write_cell(ssw_store_t *store, int64_t index, const ssw_result_t *r, int rank);
+/* Set a cell's status alone (resume puts a damaged cell back to pending). Not collective. */
+int ssw_store_write_status(ssw_store_t *store, int64_t index, int8_t status);
+/* Read every cell's status into status (ncells). Not collective. */
+int ssw_store_read_status(ssw_store_t *store, int8_t *status);
+/* Read one cell back into r (r->k == ssw_store_k; r->steps is left alone) and its stored
+ * checksum and rank. Not collective. */
+int ssw_store_read_cell(ssw_store_t *store, int64_t index, ssw_result_t *r, uint32_t *checksum, int32_t *rank);
+/* Recompute the checksum of every done cell (status != 0); damaged[i] = 1 where the stored
+ * checksum does not match, 0 elsewhere; *ndamaged their count. Reads one slab of the first
+ * axis at a time. Not collective. */
+int ssw_store_verify(ssw_store_t *store, const int8_t *status, uint8_t *damaged, int64_t *ndamaged);
+
+/* CRC-32 (the polynomial of zlib.crc32) of a cell as stored, over, in order: each present series
+ * (k float64, in ssw_series_names order), init_loss, final_loss (float64), iters, iters_to_tol
+ * (int64), wall_s, gflops (float64), rank (int32), ntk_min, ntk_max (float64), message (256
+ * bytes, NUL-padded), status (int8); native little-endian bytes. Not collective. */
+uint32_t ssw_store_cell_checksum(const ssw_result_t *r, unsigned series_mask, int32_t rank);
+
+/* The keys whose values differ between two canonical sweeps, as "a.b, c.d" (at most size
+ * bytes); empty when equal. Not collective. */
+void ssw_store_canonical_diff(const char *a, const char *b, char *out, size_t size);
+
+#endif

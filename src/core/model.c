@@ -1,0 +1,232 @@
+/* Forward, loss and gradient of the shallow network (DESIGN.md §2); shapes in model.h.
+ *
+ * Backward, from L = (1/2n) sum_i r_i^2 with r_i = f(x_i) - y_i and z_ij = <w_j, x_i> + b_j:
+ *   dL/da_j  = (s/n) sum_i r_i sigma(z_ij)
+ *   dL/db_j  = sum_i G_ij,            G_ij = (s/n) r_i a_j sigma'(z_ij)
+ *   dL/dw_j  = sum_i G_ij x_i         (dL/dW = G^T X)
+ */
+#include "shallowsweep/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "shallowsweep/error.h"
+
+#define SQRT1_2 0.70710678118654752440     /* 1/sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
+#define TWO_OVER_SQRT_PI 1.12837916709551257390
+
+void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p) {
+  *M = (ssw_model_t){.m = p->width, .d = p->dim, .act = p->activation, .leaky_slope = p->leaky_slope,
+                     .ramp_width = p->ramp_width, .s = p->output_scale, .bias = p->bias};
+}
+
+static double clip(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static double sigmoid(double z) {
+  if (z >= 0) return 1.0 / (1.0 + exp(-z));
+  double e = exp(z);
+  return e / (1.0 + e);
+}
+
+/* smooth_step, u = z / eta: clip(4(u+1/2)^3, 0, 1/2) + clip(1/2 - 4(1/2-u)^3, 0, 1/2). */
+static double smooth_step(double u) {
+  double left = u + 0.5, right = 0.5 - u;
+  return clip(4.0 * left * left * left, 0.0, 0.5) + clip(0.5 - 4.0 * right * right * right, 0.0, 0.5);
+}
+
+static double smooth_step_deriv(double u) { /* d/du; the caller divides by eta */
+  if (u <= -0.5 || u >= 0.5) return 0.0;
+  double t = u < 0 ? u + 0.5 : 0.5 - u;
+  return 12.0 * t * t;
+}
+
+void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double *h, double *g) {
+  const double alpha = M->leaky_slope, eta = M->ramp_width;
+  switch (M->act) {
+  case SSW_ACT_RELU:
+    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] : 0.0;
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : 0.0;
+    break;
+  case SSW_ACT_LEAKY_RELU:
+    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] : alpha * z[i];
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : alpha;
+    break;
+  case SSW_ACT_QUADRATIC:
+    for (int64_t i = 0; i < count; i++) h[i] = z[i] * z[i];
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = 2.0 * z[i];
+    break;
+  case SSW_ACT_TANH:
+    for (int64_t i = 0; i < count; i++) h[i] = tanh(z[i]);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0 - h[i] * h[i];
+    break;
+  case SSW_ACT_SOFTPLUS: /* log(1 + e^z), stable on both sides; derivative the logistic */
+    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] + log1p(exp(-z[i])) : log1p(exp(z[i]));
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = sigmoid(z[i]);
+    break;
+  case SSW_ACT_SIGMOID:
+    for (int64_t i = 0; i < count; i++) h[i] = sigmoid(z[i]);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = h[i] * (1.0 - h[i]);
+    break;
+  case SSW_ACT_ERF:
+    for (int64_t i = 0; i < count; i++) h[i] = erf(z[i]);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = TWO_OVER_SQRT_PI * exp(-z[i] * z[i]);
+    break;
+  case SSW_ACT_GELU: /* z Phi(z), Phi(z) = erfc(-z / sqrt 2) / 2; derivative Phi(z) + z phi(z) */
+    for (int64_t i = 0; i < count; i++) {
+      double cdf = 0.5 * erfc(-z[i] * SQRT1_2);
+      h[i] = z[i] * cdf;
+      if (g) g[i] = cdf + z[i] * INV_SQRT_2PI * exp(-0.5 * z[i] * z[i]);
+    }
+    break;
+  case SSW_ACT_LINEAR:
+    for (int64_t i = 0; i < count; i++) h[i] = z[i];
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0;
+    break;
+  case SSW_ACT_RAMP: /* clip(z/eta + 1/2, 0, 1) */
+    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] / eta + 0.5, 0.0, 1.0);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] / eta) < 0.5 ? 1.0 / eta : 0.0;
+    break;
+  case SSW_ACT_SMOOTH_STEP:
+    for (int64_t i = 0; i < count; i++) h[i] = smooth_step(z[i] / eta);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = smooth_step_deriv(z[i] / eta) / eta;
+    break;
+  default:
+    for (int64_t i = 0; i < count; i++) h[i] = NAN;
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = NAN;
+  }
+}
+
+double ssw_act(const ssw_model_t *M, double z) {
+  double h;
+  ssw_act_apply(M, 1, &z, &h, NULL);
+  return h;
+}
+
+double ssw_act_deriv(const ssw_model_t *M, double z) {
+  double h, g;
+  ssw_act_apply(M, 1, &z, &h, &g);
+  return g;
+}
+
+int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
+  memset(ws, 0, sizeof *ws);
+  ws->n_max = n_max;
+  ws->m = m;
+  SSW_ALLOC(ws->Z, n_max * m);
+  SSW_ALLOC(ws->H, n_max * m);
+  SSW_ALLOC(ws->D, n_max * m);
+  SSW_ALLOC(ws->r, n_max);
+  return SSW_OK;
+}
+
+void ssw_workspace_fini(ssw_workspace_t *ws) {
+  free(ws->Z);
+  free(ws->H);
+  free(ws->D);
+  free(ws->r);
+  memset(ws, 0, sizeof *ws);
+}
+
+/* Z (n, m) = X (n, d) W^T (+ b); H = sigma(Z); D = sigma'(Z) if want_deriv; f (n) = s H a. */
+static void forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+                    bool want_deriv, ssw_workspace_t *ws, double *f) {
+  const int64_t m = M->m, d = M->d;
+  const double *W = theta + ssw_theta_W(M), *b = theta + ssw_theta_b(M), *a = theta + ssw_theta_a(M);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, 1.0, X, (int)d, W, (int)d,
+              0.0, ws->Z, (int)m);
+  if (M->bias)
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < m; j++) ws->Z[i * m + j] += b[j];
+  ssw_act_apply(M, n * m, ws->Z, ws->H, want_deriv ? ws->D : NULL);
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, M->s, ws->H, (int)m, a, 1, 0.0, f, 1);
+}
+
+int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X, double *f,
+                      ssw_workspace_t *ws) {
+  SSW_REQUIRE(n <= ws->n_max && M->m == ws->m, SSW_ERR_INTERNAL,
+              "workspace for %lld x %lld used with %lld x %lld", (long long)ws->n_max, (long long)ws->m,
+              (long long)n, (long long)M->m);
+  forward(M, theta, n, X, false, ws, f);
+  return SSW_OK;
+}
+
+int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+                        const double *y, unsigned groups, double *grad, ssw_workspace_t *ws, double *loss) {
+  SSW_REQUIRE(n <= ws->n_max && M->m == ws->m, SSW_ERR_INTERNAL,
+              "workspace for %lld x %lld used with %lld x %lld", (long long)ws->n_max, (long long)ws->m,
+              (long long)n, (long long)M->m);
+  const int64_t m = M->m, d = M->d;
+  const bool inner = grad && (groups & (SSW_GROUP_INNER | SSW_GROUP_BIAS));
+  double *r = ws->r; /* (n) */
+  forward(M, theta, n, X, inner, ws, r);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    r[i] -= y[i];
+    sum += r[i] * r[i];
+  }
+  *loss = sum / (2.0 * (double)n);
+  if (!grad) return SSW_OK;
+
+  const double c = M->s / (double)n;
+  memset(grad, 0, (size_t)ssw_theta_size(M) * sizeof *grad);
+  if (groups & SSW_GROUP_OUTER)
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, c, ws->H, (int)m, r, 1, 0.0,
+                grad + ssw_theta_a(M), 1);
+  if (!inner) return SSW_OK;
+  const double *a = theta + ssw_theta_a(M);
+  double *G = ws->D; /* (n, m), overwrites sigma'(Z) */
+  for (int64_t i = 0; i < n; i++) {
+    const double cr = c * r[i];
+    for (int64_t j = 0; j < m; j++) G[i * m + j] *= cr * a[j];
+  }
+  if (groups & SSW_GROUP_INNER)
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)n, 1.0, G, (int)m, X, (int)d,
+                0.0, grad + ssw_theta_W(M), (int)d);
+  if ((groups & SSW_GROUP_BIAS) && M->bias) {
+    double *gb = grad + ssw_theta_b(M);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < m; j++) gb[j] += G[i * m + j];
+  }
+  return SSW_OK;
+}
+
+double ssw_model_loss_grad_naive(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+                                 const double *y, unsigned groups, double *grad) {
+  const int64_t m = M->m, d = M->d;
+  const double *W = theta + ssw_theta_W(M), *b = theta + ssw_theta_b(M), *a = theta + ssw_theta_a(M);
+  if (grad) memset(grad, 0, (size_t)ssw_theta_size(M) * sizeof *grad);
+  double loss = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    const double *x = X + i * d;
+    double f = 0.0;
+    for (int64_t j = 0; j < m; j++) {
+      double z = M->bias ? b[j] : 0.0;
+      for (int64_t c = 0; c < d; c++) z += W[j * d + c] * x[c];
+      f += a[j] * ssw_act(M, z);
+    }
+    const double r = M->s * f - y[i];
+    loss += r * r;
+    if (!grad) continue;
+    const double c = M->s * r / (double)n;
+    for (int64_t j = 0; j < m; j++) {
+      double z = M->bias ? b[j] : 0.0;
+      for (int64_t k = 0; k < d; k++) z += W[j * d + k] * x[k];
+      if (groups & SSW_GROUP_OUTER) grad[ssw_theta_a(M) + j] += c * ssw_act(M, z);
+      const double g = c * a[j] * ssw_act_deriv(M, z);
+      if (groups & SSW_GROUP_INNER)
+        for (int64_t k = 0; k < d; k++) grad[j * d + k] += g * x[k];
+      if ((groups & SSW_GROUP_BIAS) && M->bias) grad[ssw_theta_b(M) + j] += g;
+    }
+  }
+  return loss / (2.0 * (double)n);
+}
+
+double ssw_model_step_flops(const ssw_model_t *M, int64_t n) {
+  const double nm = (double)n * (double)M->m;
+  /* two GEMMs of 2 n m d, two GEMVs of 2 n m, the G scaling n m */
+  return 4.0 * nm * (double)M->d + 5.0 * nm;
+}

@@ -1,0 +1,288 @@
+/* One cell's training loop, recording and verdict (semantics in train.h). */
+#include "shallowsweep/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shallowsweep/error.h"
+#include "shallowsweep/init.h"
+#include "shallowsweep/ntk.h"
+
+const char *const ssw_series_names[SSW_SERIES_COUNT] = {
+    "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss"};
+
+const char *ssw_status_name(int status) {
+  static const char *const names[] = {"pending", "converged", "max_iters", "diverged", "failed"};
+  return status >= 0 && status <= SSW_STATUS_FAILED ? names[status] : "unknown";
+}
+
+/* ---- results ---- */
+
+int ssw_result_init(ssw_result_t *r, int64_t k) {
+  memset(r, 0, sizeof *r);
+  SSW_REQUIRE(k >= 1, SSW_ERR_INTERNAL, "a result needs at least one record point (k = %lld)", (long long)k);
+  r->k = k;
+  SSW_ALLOC(r->steps, k);
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) SSW_ALLOC(r->series[s], k);
+  ssw_result_clear(r);
+  return SSW_OK;
+}
+
+void ssw_result_fini(ssw_result_t *r) {
+  free(r->steps);
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) free(r->series[s]);
+  memset(r, 0, sizeof *r);
+}
+
+void ssw_result_clear(ssw_result_t *r) {
+  for (int s = 0; s < SSW_SERIES_COUNT; s++)
+    for (int64_t i = 0; i < r->k; i++) r->series[s][i] = NAN;
+  r->status = SSW_STATUS_PENDING;
+  r->init_loss = r->final_loss = r->wall_s = r->gflops = r->ntk_min = r->ntk_max = NAN;
+  r->iters = 0;
+  r->iters_to_tol = -1;
+  r->message[0] = '\0';
+}
+
+int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps) {
+  SSW_REQUIRE(k >= 2 && k <= max_iters + 1, SSW_ERR_INPUT,
+              "key 'record_points': %lld points do not fit in steps 0..%lld", (long long)k, (long long)max_iters);
+  const double T = (double)max_iters;
+  for (int64_t i = 0; i < k; i++) {
+    double ideal = spacing == SSW_SPACING_LINEAR ? T * (double)i / (double)(k - 1)
+                   : i == 0                      ? 0.0
+                                                 : pow(T, (double)(i - 1) / (double)(k > 2 ? k - 2 : 1));
+    steps[i] = (int64_t)llround(ideal);
+    if (i > 0 && steps[i] <= steps[i - 1]) steps[i] = steps[i - 1] + 1; /* distinct, increasing */
+  }
+  steps[k - 1] = max_iters; /* then pull back so that the last is max_iters */
+  for (int64_t i = k - 2; i >= 0; i--)
+    if (steps[i] >= steps[i + 1]) steps[i] = steps[i + 1] - 1;
+  return SSW_OK;
+}
+
+/* ---- trainer ---- */
+
+static int trainer_alloc(ssw_trainer_t *t) {
+  const ssw_params_t *p = &t->p;
+  const int64_t d = p->dim, m = p->width, P = ssw_theta_size(&t->M);
+  SSW_ALLOC(t->X, t->n_loss * d);
+  SSW_ALLOC(t->y, t->n_loss);
+  if (p->test_n > 0) {
+    SSW_ALLOC(t->X_test, p->test_n * d);
+    SSW_ALLOC(t->y_test, p->test_n);
+  }
+  if (p->batch_size > 0) {
+    SSW_ALLOC(t->X_batch, t->B * d);
+    SSW_ALLOC(t->y_batch, t->B);
+    if (!p->online) SSW_ALLOC(t->perm, p->n);
+  }
+  SSW_ALLOC(t->theta0, P);
+  SSW_ALLOC(t->theta, P);
+  SSW_ALLOC(t->grad, P);
+  SSW_ALLOC(t->sign0, t->n_loss * m);
+  SSW_TRY(ssw_workspace_init(&t->ws, t->n_loss > t->B ? t->n_loss : t->B, m));
+  return SSW_OK;
+}
+
+int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p) {
+  memset(t, 0, sizeof *t);
+  t->p = *p;
+  ssw_params_resolve(&t->p);
+  SSW_TRY(ssw_params_check(&t->p, NULL));
+  ssw_model_from_params(&t->M, &t->p);
+  t->groups = t->p.train & (t->p.bias ? SSW_GROUP_ALL : ~(unsigned)SSW_GROUP_BIAS);
+  t->n_loss = t->p.online ? t->p.eval_n : t->p.n;
+  t->B = t->p.batch_size > 0 ? t->p.batch_size : t->p.n;
+  SSW_TRY(ssw_source_init(&t->src, &t->p));
+  SSW_TRY(trainer_alloc(t));
+  SSW_TRY(ssw_source_draw(&t->src, SSW_SET_TRAIN, 0, t->n_loss, t->X, t->y));
+  if (t->p.test_n > 0) SSW_TRY(ssw_source_draw(&t->src, SSW_SET_TEST, 0, t->p.test_n, t->X_test, t->y_test));
+  SSW_TRY(ssw_init_weights(&t->p, &t->M, t->theta0));
+  return SSW_OK;
+}
+
+void ssw_trainer_fini(ssw_trainer_t *t) {
+  ssw_source_fini(&t->src);
+  ssw_workspace_fini(&t->ws);
+  void *owned[] = {t->X, t->y, t->X_test, t->y_test, t->X_batch, t->y_batch, t->perm,
+                   t->theta0, t->theta, t->grad, t->sign0};
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
+  memset(t, 0, sizeof *t);
+}
+
+/* ---- the loop ---- */
+
+typedef struct {
+  double W0_norm, a0_norm; /* ||W_0||_F, ||a_0|| */
+  double flops;            /* model flops so far */
+  int64_t next_record;     /* index into r->steps */
+} run_state_t;
+
+static double norm2(const double *v, int64_t count) {
+  double s = 0.0;
+  for (int64_t i = 0; i < count; i++) s += v[i] * v[i];
+  return sqrt(s);
+}
+
+static double dist2(const double *u, const double *v, int64_t count) {
+  double s = 0.0;
+  for (int64_t i = 0; i < count; i++) s += (u[i] - v[i]) * (u[i] - v[i]);
+  return sqrt(s);
+}
+
+/* Mean squared-error loss on the test set, in chunks of the workspace's rows. */
+static int test_loss(ssw_trainer_t *t, run_state_t *st, double *out) {
+  double sum = 0.0;
+  for (int64_t first = 0; first < t->p.test_n; first += t->ws.n_max) {
+    int64_t count = t->p.test_n - first < t->ws.n_max ? t->p.test_n - first : t->ws.n_max;
+    double chunk;
+    SSW_TRY(ssw_model_loss_grad(&t->M, t->theta, count, t->X_test + first * t->p.dim, t->y_test + first,
+                                0, NULL, &t->ws, &chunk));
+    sum += chunk * 2.0 * (double)count;
+    st->flops += 2.0 * (double)count * (double)t->M.m * (double)(t->M.d + 1);
+  }
+  *out = sum / (2.0 * (double)t->p.test_n);
+  return SSW_OK;
+}
+
+/* Record point i: the loss-set quantities at theta_t; ws->Z holds the loss set's Z. */
+static int record(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st, double loss) {
+  const ssw_model_t *M = &t->M;
+  const int64_t i = st->next_record++, nm = t->n_loss * M->m, mW = M->m * M->d;
+  r->series[SSW_SERIES_LOSS][i] = loss;
+  r->series[SSW_SERIES_GRAD_NORM][i] = norm2(t->grad, ssw_theta_size(M));
+  r->series[SSW_SERIES_INNER_DIST][i] =
+      st->W0_norm > 0 ? dist2(t->theta, t->theta0, mW) / st->W0_norm : NAN;
+  r->series[SSW_SERIES_OUTER_DIST][i] =
+      st->a0_norm > 0 ? dist2(t->theta + ssw_theta_a(M), t->theta0 + ssw_theta_a(M), M->m) / st->a0_norm : NAN;
+  int64_t changed = 0;
+  for (int64_t e = 0; e < nm; e++) changed += (t->ws.Z[e] > 0) != t->sign0[e];
+  r->series[SSW_SERIES_PATTERN_CHANGE][i] = (double)changed / (double)nm;
+  if (t->p.test_n > 0) SSW_TRY(test_loss(t, st, &r->series[SSW_SERIES_TEST_LOSS][i]));
+  return SSW_OK;
+}
+
+/* Full loss and gradient on the loss set at theta. */
+static int full_loss_grad(ssw_trainer_t *t, run_state_t *st, double *loss) {
+  SSW_TRY(ssw_model_loss_grad(&t->M, t->theta, t->n_loss, t->X, t->y, t->groups, t->grad, &t->ws, loss));
+  st->flops += ssw_model_step_flops(&t->M, t->n_loss);
+  return SSW_OK;
+}
+
+/* Verdict at step t with loss L. Returns true when the run stops here. */
+static bool evaluate(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st, int64_t step, double L, int *rc) {
+  const ssw_params_t *p = &t->p;
+  if (!isfinite(L) || L > p->diverge_factor * r->init_loss) {
+    r->status = SSW_STATUS_DIVERGED;
+  } else {
+    if (st->next_record < r->k && r->steps[st->next_record] == step) *rc = record(t, r, st, L);
+    if (L <= p->tol || (p->tol_rel > 0 && L <= p->tol_rel * r->init_loss)) {
+      r->status = SSW_STATUS_CONVERGED;
+      r->iters_to_tol = step;
+    } else if (step == p->max_iters) {
+      r->status = SSW_STATUS_MAX_ITERS;
+    }
+  }
+  if (r->status == SSW_STATUS_PENDING && *rc == SSW_OK) return false;
+  r->final_loss = L;
+  r->iters = step;
+  return true;
+}
+
+/* theta -= eta (.) grad over the trained groups. */
+static void update(ssw_trainer_t *t) {
+  const ssw_model_t *M = &t->M;
+  const double eta_out = t->p.lr, eta_in = t->p.rate_ratio * t->p.lr;
+  if (t->groups & SSW_GROUP_INNER)
+    for (int64_t e = ssw_theta_W(M); e < ssw_theta_b(M); e++) t->theta[e] -= eta_in * t->grad[e];
+  if (t->groups & SSW_GROUP_BIAS)
+    for (int64_t e = ssw_theta_b(M); e < ssw_theta_a(M); e++) t->theta[e] -= eta_in * t->grad[e];
+  if (t->groups & SSW_GROUP_OUTER)
+    for (int64_t e = ssw_theta_a(M); e < ssw_theta_size(M); e++) t->theta[e] -= eta_out * t->grad[e];
+}
+
+/* The minibatch (or online batch) of update `step` into X_batch, y_batch; returns its size. */
+static int64_t load_batch(ssw_trainer_t *t, int64_t step) {
+  const int64_t n = t->p.n, B = t->B, d = t->p.dim;
+  if (t->p.online) {
+    ssw_source_draw(&t->src, SSW_SET_ONLINE, (uint64_t)(step * B), B, t->X_batch, t->y_batch);
+    return B;
+  }
+  const int64_t per_epoch = (n + B - 1) / B, epoch = step / per_epoch, j = step % per_epoch;
+  if (j == 0) ssw_batch_permutation((uint64_t)t->p.seed, epoch, n, t->perm);
+  const int64_t first = j * B, count = first + B <= n ? B : n - first;
+  for (int64_t i = 0; i < count; i++) {
+    const int64_t src = t->perm[first + i];
+    memcpy(t->X_batch + i * d, t->X + src * d, (size_t)d * sizeof(double));
+    t->y_batch[i] = t->y[src];
+  }
+  return count;
+}
+
+static int batch_step(ssw_trainer_t *t, run_state_t *st, int64_t step) {
+  const int64_t count = load_batch(t, step);
+  double batch_loss;
+  SSW_TRY(ssw_model_loss_grad(&t->M, t->theta, count, t->X_batch, t->y_batch, t->groups, t->grad, &t->ws,
+                              &batch_loss));
+  st->flops += ssw_model_step_flops(&t->M, count);
+  update(t);
+  return SSW_OK;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int start(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
+  const ssw_model_t *M = &t->M;
+  const int64_t P = ssw_theta_size(M), nm = t->n_loss * M->m;
+  memcpy(t->theta, t->theta0, (size_t)P * sizeof *t->theta);
+  st->W0_norm = norm2(t->theta0, M->m * M->d);
+  st->a0_norm = norm2(t->theta0 + ssw_theta_a(M), M->m);
+  if (t->p.ntk_eigs)
+    SSW_TRY(ssw_ntk_extreme_eigs(M, t->theta0, t->n_loss, t->X, t->groups, &r->ntk_min, &r->ntk_max));
+  SSW_TRY(full_loss_grad(t, st, &r->init_loss));
+  for (int64_t e = 0; e < nm; e++) t->sign0[e] = t->ws.Z[e] > 0;
+  return SSW_OK;
+}
+
+int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop) {
+  const ssw_params_t *p = &t->p;
+  SSW_REQUIRE(r->k == p->record_points, SSW_ERR_INTERNAL, "result has %lld record points, params %lld",
+              (long long)r->k, (long long)p->record_points);
+  ssw_result_clear(r);
+  SSW_TRY(ssw_record_steps(p->max_iters, r->k, p->record_spacing, r->steps));
+  const double t0 = now_s();
+  run_state_t st = {0};
+  SSW_TRY(start(t, r, &st));
+  const bool sgd = p->batch_size > 0;
+  double L = r->init_loss;
+  int rc = SSW_OK;
+  for (int64_t step = 0;; step++) {
+    if (stop && *stop) return SSW_ERROR(SSW_ERR_STOPPED, "stopped by a signal at step %lld", (long long)step);
+    const bool check = !sgd || step == p->max_iters ||
+                       (st.next_record < r->k && step == r->steps[st.next_record]);
+    if (step > 0 && check) SSW_TRY(full_loss_grad(t, &st, &L));
+    if (check && evaluate(t, r, &st, step, L, &rc)) break;
+    if (sgd) SSW_TRY(batch_step(t, &st, step));
+    else update(t);
+  }
+  SSW_TRY(rc);
+  r->wall_s = now_s() - t0;
+  r->gflops = r->wall_s > 0 ? st.flops / r->wall_s * 1e-9 : NAN;
+  return SSW_OK;
+}
+
+int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop) {
+  ssw_trainer_t t;
+  int rc = ssw_trainer_init(&t, p);
+  if (rc == SSW_OK) rc = ssw_trainer_run(&t, r, stop);
+  ssw_trainer_fini(&t);
+  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  return SSW_OK;
+}
