@@ -1,0 +1,327 @@
+"""The C core against the independent numpy model, cell by cell (meson suite `reference`).
+
+Each configuration is trained by the C core (export_cell, which prints its data, initial
+weights, batch randomness and result as JSON) and replayed by reference_model.py. Every
+recorded number must agree to RTOL relative: exact zeros and NaNs as such.
+
+Run:  meson test -C <build> --suite reference
+  or  SSW_BUILD_DIR=<build> /usr/bin/python3 -m pytest tests/reference -q
+"""
+
+import json
+import math
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import reference_model as ref
+
+RTOL = 1e-10       # trajectories and scalars (DESIGN.md §7)
+RTOL_NTK = 1e-9    # NTK extreme eigenvalues (LAPACK dsyevd vs numpy eigvalsh)
+MAX_REPORTED = 6   # mismatches printed per failure
+
+
+def _exporter():
+    path = os.environ.get("SSW_EXPORT_CELL")
+    if not path:
+        build = os.environ.get("SSW_BUILD_DIR", "")
+        path = os.path.join(build, "tests", "reference", "export_cell")
+    if not os.access(path, os.X_OK):
+        # Exit 77: meson's "skipped". Under meson the executable is a dependency, so this
+        # only happens when pytest is run by hand without SSW_BUILD_DIR.
+        pytest.exit(f"export_cell not found at {path!r}: set SSW_BUILD_DIR to a build "
+                    "directory (ninja -C <build> first) or SSW_EXPORT_CELL", returncode=77)
+    return path
+
+
+EXPORT_CELL = _exporter()
+_cache = {}
+
+
+def export(keys):
+    """Run export_cell key=value ... and parse its JSON (cached per configuration)."""
+    args = tuple(f"{k}={v}" for k, v in sorted(keys.items()))
+    if args not in _cache:
+        proc = subprocess.run([EXPORT_CELL, *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (f"export_cell {' '.join(args)} exited {proc.returncode}:\n"
+                                      f"{proc.stderr}")
+        _cache[args] = json.loads(proc.stdout)
+    return _cache[args]
+
+
+# ---- the configurations ---------------------------------------------------------------
+# (id, keys, expected status). Small on purpose: n, width, dim <= 32, max_iters <= 500.
+
+SMALL = dict(width=12, dim=4, n=8, max_iters=200, record_points=25)
+
+
+def cfg(id_, status, **keys):
+    return pytest.param({**SMALL, **{k: str(v).lower() if isinstance(v, bool) else str(v)
+                                     for k, v in keys.items()}}, status, id=id_)
+
+
+CONFIGS = [
+    # every activation, full-batch GD, various groups and inits
+    cfg("relu-all-maxiters", 2, activation="relu", lr=0.2, tol=0),
+    cfg("leaky-bias-all", 2, activation="leaky_relu", leaky_slope=0.1, bias=True,
+        bias_init_std=0.5, lr=0.2, tol=0),
+    cfg("quadratic-inner", 2, activation="quadratic", train="[inner]", lr=0.05, tol=0),
+    cfg("tanh-outer-tol", 1, activation="tanh", train="[outer]", width=24, n=6, lr=2.0,
+        max_iters=500, record_points=40, tol=1e-6),
+    cfg("softplus-bias-outer", 2, activation="softplus", bias=True, bias_init_std=1.0,
+        train="[bias, outer]", lr=0.3, tol=0),
+    cfg("sigmoid-inner-bias", 2, activation="sigmoid", bias=True, bias_init_std=1.0,
+        train="[inner, bias]", lr=1.0, tol=0, init_scale=3.0,
+        init_scale_applies="[inner, bias, outer]"),
+    cfg("erf-symmetric", 2, activation="erf", symmetric_init=True, lr=0.3, tol=0,
+        input="sphere"),
+    cfg("gelu-initscale", 2, activation="gelu", init_scale=0.5, lr=0.3, tol=0,
+        target="random_sign"),
+    cfg("linear-tolrel", 1, activation="linear", lr=0.1, tol=0, tol_rel=0.5,
+        input="uniform"),
+    cfg("ramp-bias", 2, activation="ramp", ramp_width=2.0, bias=True, bias_init_std=0.3,
+        lr=0.3, tol=0),
+    cfg("smooth-step-bias", 2, activation="smooth_step", ramp_width=1.5, bias=True,
+        bias_init_std=0.5, lr=0.3, tol=0, record_spacing="linear"),
+    # groups and bias on/off
+    cfg("relu-nobias-trainall", 2, activation="relu", bias=False, train="[inner, bias, outer]",
+        lr=0.2, tol=0),
+    cfg("tanh-inner-fixedbias", 2, activation="tanh", bias=True, bias_init_std=1.0,
+        train="[inner]", lr=0.5, tol=0),
+    cfg("relu-outer-bias-random-features", 2, activation="relu", bias=True,
+        bias_init_std=1.0, train="[outer]", lr=0.3, tol=0),
+    cfg("tanh-inner-outer-rate-ratio", 2, activation="tanh", rate_ratio=0.1, lr=0.3, tol=0,
+        label_noise=0.1),
+    cfg("tanh-zero-outer", 2, activation="tanh", outer_init="zero", lr=0.3, tol=0),
+    cfg("tanh-zero-inner", 2, activation="tanh", inner_init_std=0, bias=True,
+        bias_init_std=0.5, lr=0.3, tol=0),
+    # generalization
+    cfg("relu-teacher-test", 2, activation="relu", target="teacher", test_n=16, lr=0.3,
+        tol=0),
+    # minibatch SGD (n not a multiple of B: the last batch of an epoch is short)
+    cfg("relu-minibatch", 2, activation="relu", n=14, batch_size=4, lr=0.2, tol=0,
+        test_n=8),
+    cfg("tanh-minibatch-tol", 1, activation="tanh", train="[outer]", width=24, n=6,
+        batch_size=2, lr=1.0, max_iters=500, record_points=60, record_spacing="linear",
+        tol=1e-5),
+    # online SGD
+    cfg("relu-online", 2, activation="relu", online=True, batch_size=4, eval_n=16,
+        target="teacher", lr=0.2, tol=0),
+    cfg("gelu-online-test", 2, activation="gelu", online=True, batch_size=3, eval_n=12,
+        target="teacher", test_n=10, lr=0.2, tol=0),
+    # divergence
+    cfg("relu-diverged", 3, activation="relu", lr=200.0, tol=0),
+    cfg("quadratic-minibatch-diverged", 3, activation="quadratic", n=12, batch_size=3,
+        lr=20.0, tol=0, record_spacing="linear", record_points=100),
+]
+
+
+# ---- comparison ------------------------------------------------------------------------
+
+def mismatches(name, c, r, rtol):
+    """[(label, c, r, abs, rel)] where C value c and reference r disagree: NaN only with
+    NaN, zero only with zero, otherwise |c - r| <= rtol * max(|c|, |r|)."""
+    c = np.atleast_1d(np.asarray(c, dtype=float))
+    r = np.atleast_1d(np.asarray(r, dtype=float))
+    assert c.shape == r.shape, f"{name}: C has shape {c.shape}, reference {r.shape}"
+    out = []
+    for i, (cv, rv) in enumerate(zip(c, r)):
+        if (math.isnan(cv) and math.isnan(rv)) or cv == rv:
+            continue
+        diff = abs(cv - rv)
+        scale = max(abs(cv), abs(rv))
+        rel = diff / scale if scale > 0 else math.inf
+        if math.isnan(cv) or math.isnan(rv) or not rel <= rtol:
+            out.append((f"{name}[{i}]" if c.size > 1 else name, cv, rv, diff, rel))
+    return out
+
+
+def report(bad, context):
+    """A failure message: the largest abs and rel difference and the first few mismatches."""
+    finite = [m for m in bad if math.isfinite(m[3])]
+    lines = [f"{context}: {len(bad)} mismatches"]
+    if finite:
+        worst_abs = max(finite, key=lambda m: m[3])
+        worst_rel = max(finite, key=lambda m: m[4])
+        lines.append(f"  largest abs diff {worst_abs[3]:.3e} at {worst_abs[0]}; "
+                     f"largest rel diff {worst_rel[4]:.3e} at {worst_rel[0]}")
+    for label, cv, rv, diff, rel in bad[:MAX_REPORTED]:
+        lines.append(f"  {label}: C {cv!r} reference {rv!r} (abs {diff:.3e}, rel {rel:.3e})")
+    return "\n".join(lines)
+
+
+# ---- the reference model checks itself (independent of the C core) --------------------
+
+@pytest.mark.parametrize("act", ref.ACTIVATIONS)
+def test_activation_derivative(act):
+    """σ' against central differences of σ, away from the kinks."""
+    z = np.linspace(-3.1, 3.1, 63)
+    z = z[np.abs(z) > 1e-3]                       # relu, leaky_relu kink at 0
+    for eta in (0.7, 2.0):                        # ramp, smooth_step kinks at |z| = η/2
+        z = z[np.abs(np.abs(z) - eta / 2) > 1e-3]
+        h, g = ref.activation(act, z, leaky_slope=0.1, ramp_width=eta)
+        step = 1e-6
+        numeric = (ref.activation(act, z + step, 0.1, eta)[0]
+                   - ref.activation(act, z - step, 0.1, eta)[0]) / (2 * step)
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8, err_msg=act)
+
+
+def test_activation_values():
+    """Known values from DESIGN.md §2's definitions."""
+    a = ref.activation
+    assert a("gelu", np.array([1.0]))[0][0] == pytest.approx(0.8413447460685429, rel=1e-15)
+    assert a("ramp", np.array([-1.0, 0.0, 0.5, 2.0]), ramp_width=2.0)[0].tolist() == \
+        [0.0, 0.5, 0.75, 1.0]
+    h = a("smooth_step", np.array([-1.0, -0.25, 0.0, 0.25, 1.0]), ramp_width=1.0)[0]
+    np.testing.assert_allclose(h, [0.0, 0.0625, 0.5, 0.9375, 1.0], rtol=1e-15)
+    assert a("softplus", np.array([0.0]))[0][0] == pytest.approx(math.log(2.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("act", ref.ACTIVATIONS)
+def test_gradient_finite_differences(act):
+    """The reference's loss gradient against central differences of its loss."""
+    rng = np.random.default_rng(7)
+    n, d, m = 5, 3, 4
+    X, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    W, b, a = rng.normal(size=(m, d)), rng.normal(size=m), rng.normal(size=m)
+    M = ref.Model(act=act, s=0.5, bias=True, leaky_slope=0.1, ramp_width=3.0)
+    _, gW, gb, ga = M.loss_grad(W, b, a, X, y)
+    step = 1e-6
+    for arr, grad in ((W, gW), (b, gb), (a, ga)):
+        numeric = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + step
+            plus = M.loss(W, b, a, X, y)
+            arr[idx] = old - step
+            minus = M.loss(W, b, a, X, y)
+            arr[idx] = old
+            numeric[idx] = (plus - minus) / (2 * step)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8, err_msg=act)
+    # The Jacobian's rows are ∂f(x_i)/∂θ: Jᵀ r s/n ... ∇L = Jᵀ (f - y) / n.
+    f = M.forward(W, b, a, X)[0]
+    J = M.jacobian(W, b, a, X, ref.INNER | ref.BIAS | ref.OUTER)
+    np.testing.assert_allclose(J.T @ (f - y) / n, np.concatenate([gW.ravel(), gb, ga]),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_coverage_of_configurations():
+    """The configuration list covers what the brief asks for."""
+    keys = [p.values[0] for p in CONFIGS]
+    statuses = {p.values[1] for p in CONFIGS}
+    assert len(CONFIGS) >= 20
+    assert {k["activation"] for k in keys} == set(ref.ACTIVATIONS)
+    assert statuses == {1, 2, 3}
+    assert any(k.get("tol_rel", "0") != "0" for k in keys)
+    assert any(k.get("online") == "true" for k in keys)
+    assert any(k.get("batch_size", "0") != "0" and k.get("online") != "true" for k in keys)
+    assert any(k.get("test_n", "0") != "0" for k in keys)
+    assert any(k.get("symmetric_init") == "true" for k in keys)
+    assert any(k.get("init_scale", "1") != "1" for k in keys)
+    trains = {k.get("train", "[inner, bias, outer]") for k in keys}
+    assert {"[inner]", "[outer]", "[bias, outer]", "[inner, bias]"} <= trains
+
+
+# ---- the C core against the reference ------------------------------------------------
+
+@pytest.mark.parametrize("keys,status", CONFIGS)
+def test_trajectory(keys, status):
+    """Every series at every record point, and the cell's scalars."""
+    e = export(keys)
+    c, r = e["result"], ref.train(e)
+    bad = []
+    for name in ref.SERIES:
+        bad += mismatches(name, c[name], r[name], RTOL)
+    for name in ("init_loss", "final_loss"):
+        bad += mismatches(name, c[name], r[name], RTOL)
+    for name in ("status", "iters", "iters_to_tol"):
+        if c[name] != r[name]:
+            bad.append((name, c[name], r[name], math.inf, math.inf))
+    assert not bad, report(bad, "C core vs reference, " + " ".join(
+        f"{k}={v}" for k, v in sorted(keys.items())))
+    assert c["status"] == status, f"expected status {status}, got {c['status']} ({c['message']})"
+
+
+@pytest.mark.parametrize("keys,status", CONFIGS)
+def test_steps_and_groups(keys, status):
+    """Record steps: distinct, increasing, 0 first, max_iters last; trained groups."""
+    e = export(keys)
+    steps = e["steps"]
+    assert len(steps) == int(e["params"]["record_points"])
+    assert steps[0] == 0 and steps[-1] == int(e["params"]["max_iters"])
+    assert all(s < t for s, t in zip(steps, steps[1:])), steps
+    assert e["groups"] == ref.Config.from_params(e["params"]).groups
+
+
+@pytest.mark.parametrize("keys,status", CONFIGS)
+def test_recorded_until_stop(keys, status):
+    """The loss is finite at every record point before the stop and NaN after it; a
+    diverged step itself is never recorded."""
+    e = export(keys)
+    c, steps = e["result"], e["steps"]
+    iters, st = c["iters"], c["status"]
+    last = iters if st in (1, 2) else iters - 1
+    for name in ("loss", "grad_norm", "pattern_change"):
+        for s, v in zip(steps, c[name]):
+            assert math.isfinite(v) == (s <= last), (name, s, v, st, iters)
+
+
+# ---- NTK ------------------------------------------------------------------------------
+
+NTK_CONFIGS = [
+    cfg("ntk-relu-all", 2, activation="relu", width=16, n=10, max_iters=1, record_points=2,
+        bias=True, bias_init_std=0.5, ntk_eigs=True),
+    cfg("ntk-tanh-outer", 2, activation="tanh", width=16, n=10, max_iters=1,
+        record_points=2, train="[outer]", ntk_eigs=True),
+    cfg("ntk-gelu-inner-bias", 2, activation="gelu", width=8, n=12, max_iters=1,
+        record_points=2, bias=True, bias_init_std=1.0, train="[inner, bias]", ntk_eigs=True),
+    cfg("ntk-smooth-step-inner", 2, activation="smooth_step", ramp_width=3.0, width=8,
+        n=12, max_iters=1, record_points=2, train="[inner]", ntk_eigs=True),
+]
+
+
+@pytest.mark.parametrize("keys,status", NTK_CONFIGS)
+def test_ntk_extreme_eigenvalues(keys, status):
+    """ntk_min, ntk_max against eigvalsh of K = J Jᵀ / n, J built from our derivatives."""
+    e = export(keys)
+    cfg_ = ref.Config.from_params(e["params"])
+    X = np.array(e["X"], dtype=float)
+    W0, b0, a0 = (np.array(e[k], dtype=float) for k in ("W0", "b0", "a0"))
+    lo, hi = ref.ntk_extreme_eigs(cfg_.model, W0, b0, a0, X, cfg_.groups)
+    assert lo > 1e-6 * hi, "choose a well-conditioned configuration: lambda_min ~ 0"
+    bad = mismatches("ntk_min", e["result"]["ntk_min"], lo, RTOL_NTK)
+    bad += mismatches("ntk_max", e["result"]["ntk_max"], hi, RTOL_NTK)
+    assert not bad, report(bad, "NTK")
+
+
+def test_ntk_off_is_nan():
+    c = export(dict(SMALL, activation="relu", max_iters="1", record_points="2"))["result"]
+    assert math.isnan(c["ntk_min"]) and math.isnan(c["ntk_max"])
+
+
+# ---- divergence ---------------------------------------------------------------------
+
+def test_diverged_huge_lr():
+    """A huge step size ends with status 3 (never 1): finite records before the stop, NaN
+    from the stop on, and the same as the reference."""
+    keys = dict(SMALL, activation="tanh", lr="1e6", tol="1e-3", record_spacing="linear",
+                max_iters="50", record_points="51")
+    e = export(keys)
+    c, r = e["result"], ref.train(e)
+    assert c["status"] == 3, f"status {c['status']}, expected 3 (diverged)"
+    stop = c["iters"]
+    assert 0 < stop < 50
+    for name in ("loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change"):
+        v = np.asarray(c[name], dtype=float)
+        assert np.all(np.isfinite(v[:stop])), (name, v[:stop])
+        assert np.all(np.isnan(v[stop:])), (name, v[stop:])
+    assert not (math.isfinite(c["final_loss"]) and
+                c["final_loss"] <= 1e6 * c["init_loss"]), c["final_loss"]
+    bad = []
+    for name in ref.SERIES + ("init_loss", "final_loss"):
+        bad += mismatches(name, c[name], r[name], RTOL)
+    assert not bad and (c["status"], c["iters"]) == (r["status"], r["iters"]), \
+        report(bad, f"diverged run: C status {c['status']} iters {c['iters']}, "
+                    f"reference {r['status']} {r['iters']}")
