@@ -33,68 +33,68 @@ static const char *const group_names[] = {"inner", "bias", "outer"}; /* bit i */
 
 #define OFF(field) offsetof(ssw_params_t, field)
 #define INT_KEY(nm, sec, def, lo, hi, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_INT, .offset = OFF(nm), .default_text = def, \
+  {.name = #nm, .section = sec, .type = SSW_KEY_INT, .offset = OFF(nm), .default_text = def, \
    .min = lo, .max = hi, .help = hlp}
 #define REAL_KEY(nm, sec, def, lo, lo_open, hi, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_REAL, .offset = OFF(nm), .default_text = def, \
+  {.name = #nm, .section = sec, .type = SSW_KEY_REAL, .offset = OFF(nm), .default_text = def, \
    .min = lo, .min_open = lo_open, .max = hi, .help = hlp}
 #define BOOL_KEY(nm, sec, def, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_BOOL, .offset = OFF(nm), .default_text = def, .help = hlp}
+  {.name = #nm, .section = sec, .type = SSW_KEY_BOOL, .offset = OFF(nm), .default_text = def, .help = hlp}
 #define ENUM_KEY(nm, sec, def, names, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_ENUM, .offset = OFF(nm), .default_text = def, \
+  {.name = #nm, .section = sec, .type = SSW_KEY_ENUM, .offset = OFF(nm), .default_text = def, \
    .choices = names, .help = hlp}
 #define GROUPS_KEY(nm, sec, def, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_GROUPS, .offset = OFF(nm), .default_text = def, .help = hlp}
+  {.name = #nm, .section = sec, .type = SSW_KEY_GROUPS, .offset = OFF(nm), .default_text = def, .help = hlp}
 #define LIST_KEY(nm, cnt, sec, def, hlp) \
-  {.name = nm, .section = sec, .type = SSW_KEY_REAL_LIST, .offset = OFF(nm), .count_offset = OFF(cnt), \
+  {.name = #nm, .section = sec, .type = SSW_KEY_REAL_LIST, .offset = OFF(nm), .count_offset = OFF(cnt), \
    .default_text = def, .help = hlp}
 
 /* Integer ranges stay below 2^53 so that every value is exact in a double. */
 #define BIG 1e15
 
 static const ssw_param_key_t keys[] = {
-    INT_KEY("width", "model", "64", 1, 1e7, "hidden units m"),
-    ENUM_KEY("activation", "model", "relu", activation_names, "activation sigma"),
-    REAL_KEY("leaky_slope", "model", "0.01", -BIG, false, BIG, "leaky_relu slope for z < 0"),
-    REAL_KEY("ramp_width", "model", "1", 0, true, BIG, "width eta of ramp and smooth_step"),
-    REAL_KEY("output_scale", "model", "1/sqrt(width)", 0, true, BIG, "output scale s"),
-    BOOL_KEY("bias", "model", "false", "hidden biases b are parameters"),
-    INT_KEY("dim", "data", "16", 1, 1e6, "input dimension d"),
-    INT_KEY("n", "data", "64", 1, 1e9, "training samples"),
-    ENUM_KEY("input", "data", "gaussian", input_names, "input distribution"),
-    ENUM_KEY("target", "data", "random_gaussian", target_names, "label distribution"),
-    INT_KEY("teacher_width", "data", "4", 1, 1e7, "teacher hidden units k"),
-    ENUM_KEY("teacher_activation", "data", "relu", activation_names, "teacher activation"),
-    ENUM_KEY("teacher_outer", "data", "ones", teacher_outer_names, "teacher outer weights"),
-    LIST_KEY("target_breakpoints", n_breakpoints, "data", "[0.5]", "piecewise_constant breakpoints (increasing)"),
-    LIST_KEY("target_values", n_values, "data", "[0, 1]", "piecewise_constant values (one more than breakpoints)"),
-    REAL_KEY("label_noise", "data", "0", 0, false, BIG, "label noise sigma"),
-    ENUM_KEY("label_noise_kind", "data", "gaussian", noise_names, "label noise distribution"),
-    ENUM_KEY("data_seed", "data", "per_seed", data_seed_names, "one dataset per seed, or shared"),
-    INT_KEY("test_n", "data", "0", 0, 1e9, "fresh test samples for test_loss (0: off)"),
-    BOOL_KEY("online", "data", "false", "population SGD: fresh samples every step"),
-    INT_KEY("eval_n", "data", "256", 1, 1e9, "online: fixed samples the loss is measured on"),
-    ENUM_KEY("inner_init", "init", "gaussian", inner_init_names, "inner weights: gaussian or ones"),
-    REAL_KEY("inner_init_std", "init", "1/sqrt(dim)", 0, false, BIG, "inner init scale sigma_w"),
-    ENUM_KEY("outer_init", "init", "gaussian", outer_init_names, "outer weights init"),
-    REAL_KEY("outer_init_std", "init", "1", 0, false, BIG, "outer init scale sigma_a"),
-    ENUM_KEY("bias_init", "init", "gaussian", bias_init_names, "bias init"),
-    REAL_KEY("bias_init_std", "init", "0", 0, false, BIG, "bias init std"),
-    REAL_KEY("init_scale", "init", "1", 0, true, BIG, "init scale kappa"),
-    GROUPS_KEY("init_scale_applies", "init", "[inner, outer]", "groups kappa multiplies"),
-    BOOL_KEY("symmetric_init", "init", "false", "paired neurons so that f = 0 at init"),
-    REAL_KEY("lr", "train", "0.5", 0, true, BIG, "outer step size eta_out"),
-    REAL_KEY("rate_ratio", "train", "1", 0, true, BIG, "eta_in / eta_out"),
-    GROUPS_KEY("train", "train", "[inner, bias, outer]", "trained groups"),
-    INT_KEY("batch_size", "train", "0", 0, 1e9, "0: full batch; B > 0: SGD batch"),
-    INT_KEY("max_iters", "train", "1000", 0, 1e12, "maximum steps"),
-    REAL_KEY("tol", "train", "1e-08", 0, false, BIG, "converged when L <= tol"),
-    REAL_KEY("tol_rel", "train", "0", 0, false, 1, "converged when L <= tol_rel * L0 (0: off)"),
-    REAL_KEY("diverge_factor", "train", "1000000", 1, true, INFINITY, "diverged when L > factor * L0"),
-    INT_KEY("record_points", "train", "50", 2, 1e6, "recorded steps"),
-    ENUM_KEY("record_spacing", "train", "log", spacing_names, "spacing of recorded steps"),
-    BOOL_KEY("ntk_eigs", "train", "false", "NTK Gram extreme eigenvalues at init"),
-    INT_KEY("seed", "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),
+    INT_KEY(width, "model", "64", 1, 1e7, "hidden units m"),
+    ENUM_KEY(activation, "model", "relu", activation_names, "activation sigma"),
+    REAL_KEY(leaky_slope, "model", "0.01", -BIG, false, BIG, "leaky_relu slope for z < 0"),
+    REAL_KEY(ramp_width, "model", "1", 0, true, BIG, "width eta of ramp and smooth_step"),
+    REAL_KEY(output_scale, "model", "1/sqrt(width)", 0, true, BIG, "output scale s"),
+    BOOL_KEY(bias, "model", "false", "hidden biases b are parameters"),
+    INT_KEY(dim, "data", "16", 1, 1e6, "input dimension d"),
+    INT_KEY(n, "data", "64", 1, 1e9, "training samples"),
+    ENUM_KEY(input, "data", "gaussian", input_names, "input distribution"),
+    ENUM_KEY(target, "data", "random_gaussian", target_names, "label distribution"),
+    INT_KEY(teacher_width, "data", "4", 1, 1e7, "teacher hidden units k"),
+    ENUM_KEY(teacher_activation, "data", "relu", activation_names, "teacher activation"),
+    ENUM_KEY(teacher_outer, "data", "ones", teacher_outer_names, "teacher outer weights"),
+    LIST_KEY(target_breakpoints, n_breakpoints, "data", "[0.5]", "piecewise_constant breakpoints (increasing)"),
+    LIST_KEY(target_values, n_values, "data", "[0, 1]", "piecewise_constant values (one more than breakpoints)"),
+    REAL_KEY(label_noise, "data", "0", 0, false, BIG, "label noise sigma"),
+    ENUM_KEY(label_noise_kind, "data", "gaussian", noise_names, "label noise distribution"),
+    ENUM_KEY(data_seed, "data", "per_seed", data_seed_names, "one dataset per seed, or shared"),
+    INT_KEY(test_n, "data", "0", 0, 1e9, "fresh test samples for test_loss (0: off)"),
+    BOOL_KEY(online, "data", "false", "population SGD: fresh samples every step"),
+    INT_KEY(eval_n, "data", "256", 1, 1e9, "online: fixed samples the loss is measured on"),
+    ENUM_KEY(inner_init, "init", "gaussian", inner_init_names, "inner weights: gaussian or ones"),
+    REAL_KEY(inner_init_std, "init", "1/sqrt(dim)", 0, false, BIG, "inner init scale sigma_w"),
+    ENUM_KEY(outer_init, "init", "gaussian", outer_init_names, "outer weights init"),
+    REAL_KEY(outer_init_std, "init", "1", 0, false, BIG, "outer init scale sigma_a"),
+    ENUM_KEY(bias_init, "init", "gaussian", bias_init_names, "bias init"),
+    REAL_KEY(bias_init_std, "init", "0", 0, false, BIG, "bias init std"),
+    REAL_KEY(init_scale, "init", "1", 0, true, BIG, "init scale kappa"),
+    GROUPS_KEY(init_scale_applies, "init", "[inner, outer]", "groups kappa multiplies"),
+    BOOL_KEY(symmetric_init, "init", "false", "paired neurons so that f = 0 at init"),
+    REAL_KEY(lr, "train", "0.5", 0, true, BIG, "outer step size eta_out"),
+    REAL_KEY(rate_ratio, "train", "1", 0, true, BIG, "eta_in / eta_out"),
+    GROUPS_KEY(train, "train", "[inner, bias, outer]", "trained groups"),
+    INT_KEY(batch_size, "train", "0", 0, 1e9, "0: full batch; B > 0: SGD batch"),
+    INT_KEY(max_iters, "train", "1000", 0, 1e12, "maximum steps"),
+    REAL_KEY(tol, "train", "1e-08", 0, false, BIG, "converged when L <= tol"),
+    REAL_KEY(tol_rel, "train", "0", 0, false, 1, "converged when L <= tol_rel * L0 (0: off)"),
+    REAL_KEY(diverge_factor, "train", "1000000", 1, true, INFINITY, "diverged when L > factor * L0"),
+    INT_KEY(record_points, "train", "50", 2, 1e6, "recorded steps"),
+    ENUM_KEY(record_spacing, "train", "log", spacing_names, "spacing of recorded steps"),
+    BOOL_KEY(ntk_eigs, "train", "false", "NTK Gram extreme eigenvalues at init"),
+    INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),
 };
 
 const ssw_param_key_t *ssw_params_keys(size_t *count) {
