@@ -1,0 +1,222 @@
+"""Read a shallowsweep HDF5 file (DESIGN.md §4) into one xarray.Dataset.
+
+Dimension letters: A1..Ak are the sweep's axes in file order (seed last), K the record
+points. The returned Dataset holds
+
+    <scalar>(A1, ..., Ak)      every dataset of /cell that is not an axis (status, init_loss,
+                               final_loss, iters, iters_to_tol, wall_s, gflops, rank,
+                               ntk_min, ntk_max, message, checksum)
+    <series>(A1, ..., Ak, step) every dataset of /traj that is not an axis or step (loss,
+                               grad_norm, inner_dist, outer_dist, pattern_change, test_loss)
+
+with the axis values and the recorded steps as coordinates. Each axis coordinate carries
+attrs["scale"] = "log" | "linear" | "category" (see axis_scale). The root attributes are
+copied into ds.attrs, with the canonical sweep parsed into ds.attrs["sweep"] (a dict:
+sections model/data/init/train/grid).
+
+Reading a file that a job is still writing: the store's metadata is frozen at creation and a
+worker writes trajectories, scalars, checksum and the status last, so a cell is done exactly
+when its status is non-zero. load() opens read-only with HDF5 file locking off and sets every
+floating-point value of a pending cell (status 0) to NaN, so a half-written cell never
+looks finished. Integer scalars of pending cells keep the file's fill value (0); use status.
+On NFS/Lustre also export HDF5_USE_FILE_LOCKING=FALSE before starting Python.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+FORMAT = "shallowsweep/1"
+STATUS_NAMES = {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
+PENDING, CONVERGED, MAX_ITERS, DIVERGED, FAILED = 0, 1, 2, 3, 4
+SEED_AXIS = "seed"
+STEP_DIM = "step"
+
+
+class AnalysisError(Exception):
+    """A user-facing error: the command line prints its message on one line and exits 2."""
+
+
+def _text(v: Any) -> Any:
+    """HDF5 attributes come back as bytes, numpy strings or arrays of them; give str/list."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind in "SOU":
+            return [_text(x) for x in v.ravel().tolist()]
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _open_h5(path: str):
+    """Open read-only without HDF5 file locking (a running job holds the file open)."""
+    import h5py
+
+    if not os.path.exists(path):
+        raise AnalysisError(f"{path}: no such file")
+    try:
+        try:
+            return h5py.File(path, "r", locking=False)
+        except (TypeError, ValueError):
+            # h5py < 3.5 or HDF5 without the locking property: the environment variable is
+            # read by HDF5 at each file open.
+            os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+            return h5py.File(path, "r")
+    except OSError as e:
+        if "locking" in str(e):
+            # Already open in this process with locking on (e.g. by xarray): HDF5 refuses a
+            # second open with different locking flags, but the default one is accepted.
+            try:
+                return h5py.File(path, "r")
+            except OSError:
+                pass
+        raise AnalysisError(f"{path}: not a shallowsweep file (not HDF5: {e})") from None
+
+
+def parse_sweep(text: str) -> dict:
+    """The canonical sweep YAML as a dict (empty dict for empty text)."""
+    import yaml
+
+    if not text:
+        return {}
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise AnalysisError(f"sweep_canonical is not valid YAML: {str(e).splitlines()[0]}") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def sweep_value(sweep: dict, key: str) -> Any:
+    """A parameter's base value from the parsed sweep (any of its sections), or None."""
+    for section in ("model", "data", "init", "train"):
+        sec = sweep.get(section)
+        if isinstance(sec, dict) and key in sec:
+            return sec[key]
+    return sweep.get(key)
+
+
+def _is_geometric(values: np.ndarray) -> bool:
+    """Positive values whose ratios are more even than their differences, spanning >= 4x.
+
+    16, 32, 64, 128 and rounded geomspace(16, 4096, 9) are geometric; 1, 2, 3, 4 is not.
+    """
+    v = np.sort(np.asarray(values, dtype=float))
+    if v.size < 2 or not np.all(np.isfinite(v)) or v[0] <= 0 or v[-1] / v[0] < 4:
+        return False
+    if v.size == 2:
+        return True
+    dlog, dlin = np.diff(np.log(v)), np.diff(v)
+    cv = lambda d: np.std(d) / abs(np.mean(d))  # noqa: E731  (spread of the spacings)
+    return cv(dlog) < cv(dlin)
+
+
+def axis_scale(name: str, values: np.ndarray, sweep_yaml: dict | None = None) -> str:
+    """'log', 'linear' or 'category' for an axis.
+
+    The sweep file as written decides when it says so (`{geom: [...]}` is log, `{lin: ...}` or
+    `{linspace: ...}` linear); otherwise numeric values are log when _is_geometric. The seed
+    axis and non-numeric axes (activation, input, ...) are categories.
+    """
+    if name == SEED_AXIS or np.asarray(values).dtype.kind not in "iuf":
+        return "category"
+    spec = ((sweep_yaml or {}).get("grid") or {}).get(name)
+    if isinstance(spec, dict):
+        if "geom" in spec:
+            return "log" if np.all(np.asarray(values) > 0) else "linear"
+        if "lin" in spec or "linspace" in spec:
+            return "linear"
+    return "log" if _is_geometric(values) else "linear"
+
+
+def _axis_values(ds_h5) -> np.ndarray:
+    v = ds_h5[()]
+    if v.dtype.kind in "SO":
+        return np.array([_text(x) for x in v.tolist()], dtype=object)
+    return v
+
+
+def _read_group(f, group: str, axes: list[str], path: str) -> tuple[dict, dict, tuple]:
+    """(coords, variables, grid shape) of /cell or /traj, checked against the root axes."""
+    if group not in f:
+        raise AnalysisError(f"{path}: not a shallowsweep file (no /{group} group)")
+    g = f[group]
+    coords = {}
+    for a in axes:
+        if a not in g:
+            raise AnalysisError(f"{path}: axis '{a}' listed in the root attribute 'axes' has no /{group}/{a}")
+        coords[a] = _axis_values(g[a])
+    shape = tuple(len(coords[a]) for a in axes)
+    variables = {}
+    for name, d in g.items():
+        if name in coords or name == STEP_DIM or not hasattr(d, "shape"):
+            continue
+        if d.shape[: len(shape)] != shape:
+            raise AnalysisError(f"{path}: /{group}/{name} has shape {d.shape}, expected {shape}[...]")
+        variables[name] = d[()]
+    return coords, variables, shape
+
+
+def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
+    """Load a shallowsweep file as an xarray.Dataset (see the module docstring).
+
+    Raises AnalysisError (one line) when the file is missing, not HDF5, or not shallowsweep's.
+    """
+    import xarray as xr
+
+    path = os.fspath(path)
+    with _open_h5(path) as f:
+        attrs = {k: _text(v) for k, v in f.attrs.items()}
+        if attrs.get("format") != FORMAT:
+            found = attrs.get("format")
+            why = "no 'format' attribute" if found is None else f"format is '{found}'"
+            raise AnalysisError(f"{path}: not a shallowsweep file ({why}, expected '{FORMAT}')")
+        axes = attrs.get("axes")
+        axes = [axes] if isinstance(axes, str) else list(axes or [])
+        if not axes:
+            raise AnalysisError(f"{path}: the root attribute 'axes' is empty")
+        ccoords, cvars, shape = _read_group(f, "cell", axes, path)
+        tcoords, tvars, _ = _read_group(f, "traj", axes, path)
+        steps = f["traj"][STEP_DIM][()] if STEP_DIM in f["traj"] else None
+    if "status" not in cvars:
+        raise AnalysisError(f"{path}: not a shallowsweep file (no /cell/status)")
+    for a in axes:
+        if not np.array_equal(ccoords[a], tcoords[a]):
+            raise AnalysisError(f"{path}: /cell/{a} and /traj/{a} differ")
+
+    status = np.asarray(cvars["status"])
+    pending = status == PENDING
+    data_vars = {}
+    for name, v in cvars.items():
+        if v.dtype.kind == "f":
+            v = np.where(pending, np.nan, v)
+        elif v.dtype.kind in "SO":
+            v = np.array([_text(x).rstrip("\0") for x in v.ravel().tolist()], dtype=object).reshape(v.shape)
+        data_vars[name] = (axes, v)
+    for name, v in tvars.items():
+        if steps is None:
+            raise AnalysisError(f"{path}: /traj has series but no /traj/step")
+        v = np.where(pending[..., None], np.nan, v.astype(float))
+        data_vars[name if name not in data_vars else f"traj_{name}"] = (axes + [STEP_DIM], v)
+
+    sweep = parse_sweep(attrs.get("sweep_canonical", ""))
+    written = parse_sweep(attrs.get("sweep_yaml", ""))
+    coords = {a: ccoords[a] for a in axes}
+    if steps is not None:
+        coords[STEP_DIM] = steps
+    ds = xr.Dataset(data_vars, coords=coords)
+    for a in axes:
+        ds[a].attrs["scale"] = axis_scale(a, ccoords[a], written)
+    ds.attrs.update(attrs)
+    ds.attrs["axes"] = axes
+    ds.attrs["sweep"] = sweep
+    ds.attrs["path"] = path
+    return ds
+
+
+def done_mask(ds) -> "xarray.DataArray":  # noqa: F821
+    """True where a cell has finished (any status but pending)."""
+    return ds["status"] != PENDING

@@ -1,0 +1,408 @@
+"""Phase diagrams: a per-cell metric, reduced over seeds, on any two axes of a sweep.
+
+    python3 -m analysis.phase FILE --x width --y n [--metric converged] [--at k=v ...]
+                                   [--facet k] [--theory NAME[:fit] ...] -o OUT.png
+
+Every axis but x, y, seed and the facet must be fixed with --at (or have one value). Cells
+whose seeds are all pending are drawn grey; cells with some seeds pending are computed over
+their finished seeds and dotted. The 50% converged boundary is drawn on every metric.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import theory as theory_mod
+from ._cli import Parser, parse_at, run
+from .load import CONVERGED, PENDING, SEED_AXIS, AnalysisError, load, sweep_value
+from .select import check_axis, fmt_value, require_resolved, slice_at, slice_title
+
+PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
+PANEL_IN = (4.0, 3.3)      # one panel's size in inches
+MARGIN_IN = (1.6, 1.9)     # colour bar + labels (w), title + legend (h), inches
+DPI = 100
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    units: str
+    over_label: str = ""   # what a median of +inf means (drawn in the colour bar's 'over')
+    log: str = "auto"      # "never" | "auto" | "always": colour scale
+
+
+METRICS = {m.name: m for m in [
+    Metric("converged", "fraction of seeds converged", "finished seeds with L ≤ tol", log="never"),
+    Metric("iters_to_tol", "median steps to reach tol", "steps", over_label="never reached tol"),
+    Metric("final_loss", "median final loss", "L = (1/2n) Σ (f(x_i) - y_i)²",
+           over_label="diverged (not finite)", log="always"),
+    Metric("inner_dist", "median inner distance at the end", "‖W_T - W_0‖_F / ‖W_0‖_F"),
+    Metric("ntk_min", "median smallest NTK eigenvalue at init", "λ_min(J Jᵀ / n)"),
+]}
+
+
+def _last_finite(a: np.ndarray) -> np.ndarray:
+    """Along the last axis, the last finite value (NaN where there is none). a (..., K)."""
+    ok = np.isfinite(a)
+    last = a.shape[-1] - 1 - np.argmax(ok[..., ::-1], axis=-1)
+    v = np.take_along_axis(a, last[..., None], axis=-1)[..., 0]
+    return np.where(ok.any(axis=-1), v, np.nan)
+
+
+def _per_seed(ds, metric: str):
+    """The metric of every finished cell (NaN for pending), dims as ds's grid."""
+    done = ds["status"] != PENDING
+    if metric == "iters_to_tol":
+        itt = ds["iters_to_tol"].astype(float)
+        return itt.where(itt >= 0, np.inf).where(done)
+    if metric == "final_loss":
+        v = ds["final_loss"]
+        return v.where(np.isfinite(v) | v.isnull(), np.inf).where(done)
+    if metric == "inner_dist":
+        if "inner_dist" not in ds:
+            raise AnalysisError("metric inner_dist: the file has no /traj/inner_dist")
+        last = ds["inner_dist"].reduce(_last_finite, dim="step")
+        return last.where(done)
+    if metric == "ntk_min":
+        v = ds["ntk_min"].where(done)
+        if bool(done.any()) and not bool(np.isfinite(v).any()):
+            raise AnalysisError("metric ntk_min: not computed in this file (run the sweep with ntk_eigs: true)")
+        return v
+    raise AnalysisError(f"unknown metric '{metric}' (choose from: {', '.join(METRICS)})")
+
+
+def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=None):
+    """The numbers a phase diagram shows, as an xarray.Dataset with dims ([facet,] y, x):
+
+    value       the metric reduced over seeds (fraction converged, or the median over the
+                finished seeds); NaN where no seed has finished; +inf for 'never'/'diverged'
+    converged   fraction of finished seeds with status converged (the 50% contour)
+    n_done      finished seeds per cell;  n_seeds  seeds per cell
+    """
+    if metric not in METRICS:
+        raise AnalysisError(f"unknown metric '{metric}' (choose from: {', '.join(METRICS)})")
+    if x == y:
+        raise AnalysisError(f"--x and --y are both '{x}': choose two different axes")
+    ds = slice_at(ds, at or {}, keep=[a for a in (x, y, facet) if a])
+    used = [x, y] + ([facet] if facet else [])
+    for role, a in (("--x", x), ("--y", y), ("--facet", facet)):
+        if a is None:
+            continue
+        check_axis(ds, a, role)
+        if a == SEED_AXIS:
+            raise AnalysisError(f"{role} seed: seeds are reduced over (fraction or median); "
+                                f"choose another axis, or --at seed=K for one seed")
+    if facet in (x, y):
+        raise AnalysisError(f"--facet {facet} is also plotted as --x or --y")
+    require_resolved(ds, used, "phase")
+    squeeze = [a for a in ds.attrs["axes"] if a in ds.dims and a not in used and a != SEED_AXIS]
+    ds = ds.isel({a: 0 for a in squeeze})
+    status = ds["status"]
+    done = status != PENDING
+    seed_dims = [SEED_AXIS] if SEED_AXIS in status.dims else []
+    n_done = done.sum(seed_dims) if seed_dims else done.astype(int)
+    n_conv = (status == CONVERGED).sum(seed_dims) if seed_dims else (status == CONVERGED).astype(int)
+    frac = (n_conv / n_done.where(n_done > 0))
+    if metric == "converged":
+        value = frac
+    else:
+        per = _per_seed(ds, metric)
+        value = per.median(seed_dims, skipna=True) if seed_dims else per
+    order = ([facet] if facet else []) + [y, x]
+    out = ds.coords.to_dataset()[[]].assign(
+        value=value.transpose(*order), converged=frac.transpose(*order),
+        n_done=n_done.transpose(*order),
+        n_seeds=xr_full_like(n_done, status.sizes.get(SEED_AXIS, 1)).transpose(*order))
+    out = out.drop_vars([c for c in out.coords if c not in order and c not in ds.attrs["axes"]])
+    out.attrs = dict(ds.attrs, metric=metric, x=x, y=y, facet=facet or "",
+                     slice=slice_title(ds, skip=used))
+    return out
+
+
+def xr_full_like(da, value):
+    import xarray as xr
+
+    return xr.full_like(da, value, dtype=int)
+
+
+# ---- drawing ------------------------------------------------------------------------------
+
+def figure_size(nrows: int, ncols: int) -> tuple:
+    """Figure size in inches for a grid of panels (the PNG is this times DPI, exactly)."""
+    return (ncols * PANEL_IN[0] + MARGIN_IN[0], nrows * PANEL_IN[1] + MARGIN_IN[1])
+
+
+def _grid_shape(npanels: int) -> tuple:
+    ncols = math.ceil(math.sqrt(npanels))
+    return math.ceil(npanels / ncols), ncols
+
+
+def _positions(coord) -> tuple:
+    """(centres, edges, scale) of an axis in plot coordinates."""
+    scale = coord.attrs.get("scale", "linear")
+    vals = coord.values
+    if scale == "category" or vals.dtype.kind not in "iuf":
+        c = np.arange(len(vals), dtype=float)
+        return c, np.arange(len(vals) + 1) - 0.5, "category"
+    c = vals.astype(float)
+    if scale == "log":
+        lc = np.log(c)
+        step = np.diff(lc) if len(c) > 1 else np.array([np.log(2.0)])
+        e = np.concatenate([[lc[0] - step[0] / 2], (lc[1:] + lc[:-1]) / 2, [lc[-1] + step[-1] / 2]])
+        return c, np.exp(e), "log"
+    step = np.diff(c) if len(c) > 1 else np.array([max(abs(c[0]), 1.0)])
+    e = np.concatenate([[c[0] - step[0] / 2], (c[1:] + c[:-1]) / 2, [c[-1] + step[-1] / 2]])
+    return c, e, "linear"
+
+
+def _set_axis(ax, which: str, coord, name: str) -> None:
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    centres, edges, scale = _positions(coord)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if scale == "log":
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    (ax.set_xlim if which == "x" else ax.set_ylim)(edges[0], edges[-1])
+    labels = [fmt_value(v) for v in coord.values]
+    stride = max(1, math.ceil(len(labels) / (8 if which == "y" else 6)))
+    idx = list(range(0, len(labels), stride))
+    axis.set_major_locator(FixedLocator([centres[i] for i in idx]))
+    axis.set_ticklabels([labels[i] for i in idx])
+    axis.set_minor_locator(NullLocator())
+    units = {"log": " (log scale)", "linear": "", "category": ""}[scale]
+    (ax.set_xlabel if which == "x" else ax.set_ylabel)(name + units)
+
+
+def _norm(metric: Metric, values: np.ndarray):
+    from matplotlib.colors import LogNorm, Normalize
+
+    if metric.name == "converged":
+        return Normalize(0.0, 1.0)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return Normalize(0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    positive = finite[finite > 0]
+    if metric.log == "always" and positive.size or (
+            metric.log == "auto" and lo > 0 and hi / lo > 20):
+        lo = float(positive.min())
+        return LogNorm(lo, hi if hi > lo else lo * 10)
+    return Normalize(lo, hi if hi > lo else lo + 1.0)
+
+
+def _theory_values(pd, panel, cond, X, Y) -> dict:
+    """The variables of a condition on the plot mesh: axes from X/Y, the rest from the panel."""
+    values = {pd.attrs["x"]: X, pd.attrs["y"]: Y}
+    for v in ("width",) + tuple(cond.variables):
+        if v in values:
+            continue
+        if v in panel.coords and panel[v].ndim == 0:
+            values[v] = float(panel[v].values)
+            continue
+        base = sweep_value(pd.attrs.get("sweep", {}), v)
+        if isinstance(base, str):
+            try:
+                base = float(base)
+            except ValueError:
+                base = None
+        if base is None:
+            raise AnalysisError(f"theory '{cond.name}' needs '{v}', which is neither plotted, sliced, "
+                                f"nor a number in the sweep")
+        values[v] = base
+    return values
+
+
+def _draw_theory(ax, pd, panel, cond, color):
+    """Draw width = C f(...) as the zero contour of log(width / (C f)); return legend text."""
+    x, y = pd.attrs["x"], pd.attrs["y"]
+    kind = cond.constant_kind
+    label = f"{cond.label} (C={cond.constant:.3g}, {kind})"
+    if panel[x].attrs.get("scale") == "category" or panel[y].attrs.get("scale") == "category":
+        raise AnalysisError(f"--theory {cond.name}: axes '{x}' and '{y}' must be numeric")
+    _, ex, sx = _positions(panel[x])
+    _, ey, sy = _positions(panel[y])
+    gx = np.geomspace(ex[0], ex[-1], 300) if sx == "log" else np.linspace(ex[0], ex[-1], 300)
+    gy = np.geomspace(ey[0], ey[-1], 300) if sy == "log" else np.linspace(ey[0], ey[-1], 300)
+    X, Y = np.meshgrid(gx, gy)
+    margin = np.broadcast_to(theory_mod.boundary_margin(cond, _theory_values(pd, panel, cond, X, Y)), X.shape)
+    if np.nanmin(margin) > 0:
+        return label + ": holds everywhere shown"
+    if np.nanmax(margin) < 0:
+        return label + ": holds nowhere shown"
+    ax.contour(X, Y, margin, levels=[0.0], colors=[color], linewidths=2.0, linestyles="--")
+    return label
+
+
+def _draw_panel(ax, panel, pd, metric, cmap, norm):
+    import matplotlib.patheffects as pe
+
+    x, y = pd.attrs["x"], pd.attrs["y"]
+    cx, ex, _ = _positions(panel[x])
+    cy, ey, _ = _positions(panel[y])
+    n_done, n_seeds = panel["n_done"].values, panel["n_seeds"].values
+    pending = n_done == 0
+    ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(pending.shape), ~pending),
+                  cmap=_single(PENDING_GREY), vmin=0, vmax=1)
+    value = panel["value"].values.astype(float)
+    shown = np.ma.masked_invalid(np.where(np.isposinf(value), np.nan, value))
+    ax.pcolormesh(ex, ey, shown, cmap=cmap, norm=norm)
+    over = np.isposinf(value) & ~pending
+    if over.any():
+        ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(over.shape), ~over),
+                      cmap=_single(cmap.get_over()), vmin=0, vmax=1)
+    partial = (n_done > 0) & (n_done < n_seeds)
+    if partial.any():
+        jy, jx = np.nonzero(partial)
+        ax.plot(cx[jx], cy[jy], ls="none", marker="o", ms=3, mfc="white", mec="black", mew=0.6)
+    frac = np.ma.masked_invalid(panel["converged"].values.astype(float))
+    if min(frac.shape) >= 2 and frac.count() >= 4 and frac.min() < 0.5 < frac.max():
+        cs = ax.contour(cx, cy, frac, levels=[0.5], colors="white", linewidths=1.8)
+        for c in cs.collections:
+            c.set_path_effects([pe.Stroke(linewidth=3.4, foreground="black"), pe.Normal()])
+    _set_axis(ax, "x", panel[x], x)
+    _set_axis(ax, "y", panel[y], y)
+
+
+def _single(color):
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([color])
+
+
+def plot_phase(pd, theory=(), dpi: int = DPI):
+    """Draw phase_data's result; theory: names, each optionally 'NAME:fit'. Returns the Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    metric = METRICS[pd.attrs["metric"]]
+    facet = pd.attrs["facet"] or None
+    panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
+    nrows, ncols = _grid_shape(len(panels))
+    fig, axs = plt.subplots(nrows, ncols, figsize=figure_size(nrows, ncols), dpi=dpi,
+                            squeeze=False, layout="constrained")
+    cmap = plt.get_cmap("viridis").with_extremes(over="#7a0019")
+    norm = _norm(metric, pd["value"].values.astype(float))
+    conds = [_theory_condition(t, pd) for t in theory]
+    colors = ["#ff3b30", "#ff9500", "#ff2d9b", "#00c7ff", "#ffffff"]
+    theory_labels = {}
+    for i, (ax, panel) in enumerate(zip(axs.flat, panels)):
+        _draw_panel(ax, panel, pd, metric, cmap, norm)
+        for j, cond in enumerate(conds):
+            theory_labels[j] = _draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
+        if facet:
+            ax.set_title(f"{facet} = {fmt_value(panel[facet].values.item())}", fontsize=10)
+    for ax in list(axs.flat)[len(panels):]:
+        ax.set_visible(False)
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    over = bool(np.isposinf(pd["value"].values.astype(float)).any())
+    cb = fig.colorbar(sm, ax=axs, shrink=0.9, extend="max" if over else "neither")
+    cb.set_label(f"{metric.label}\n[{metric.units}]")
+    seeds = int(pd["n_seeds"].max())
+    title = f"{pd.attrs.get('sweep', {}).get('name', '')}: {metric.label}".lstrip(": ")
+    sub = ", ".join(s for s in (pd.attrs.get("slice", ""), f"{seeds} seed{'s' * (seeds != 1)}") if s)
+    fig.suptitle(f"{title}\n{sub}", fontsize=11)
+    handles = [Patch(facecolor=PENDING_GREY, edgecolor="0.4", label="pending (no seed finished)")]
+    if ((pd["n_done"] > 0) & (pd["n_done"] < pd["n_seeds"])).any():
+        handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec="black",
+                              label="some seeds pending"))
+    if over:
+        handles.append(Patch(facecolor=cmap.get_over(), label=f"median: {metric.over_label}"))
+    handles.append(Line2D([], [], color="white", lw=1.8,
+                          path_effects=[_stroke(), _normal()], label="50% of seeds converged"))
+    for j, text in theory_labels.items():
+        handles.append(Line2D([], [], color=colors[j % len(colors)], lw=2, ls="--", label=text))
+    leg_ax = axs.flat[len(panels) - 1] if facet is None else axs[-1, 0]
+    leg_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2 if ncols > 1 else 1,
+                  fontsize=8, frameon=False, borderaxespad=0.0)
+    return fig
+
+
+def _stroke():
+    import matplotlib.patheffects as pe
+
+    return pe.Stroke(linewidth=3.4, foreground="black")
+
+
+def _normal():
+    import matplotlib.patheffects as pe
+
+    return pe.Normal()
+
+
+def _theory_condition(spec: str, pd):
+    name, _, mode = spec.partition(":")
+    cond = theory_mod.get(name)
+    if mode == "":
+        return cond
+    if mode != "fit":
+        raise AnalysisError(f"--theory {spec}: write NAME or NAME:fit")
+    x, y = pd.attrs["x"], pd.attrs["y"]
+    frac = pd["converged"]
+    # The condition's variables on the cells: plotted axes from the coordinates, others from
+    # the slice or the sweep.
+    X, Y = np.meshgrid(pd[x].values.astype(float), pd[y].values.astype(float))
+    panels = [pd.isel({pd.attrs['facet']: i}) for i in range(pd.sizes[pd.attrs['facet']])] if pd.attrs["facet"] else [pd]
+    ws, fs, vs = [], [], []
+    for panel in panels:
+        values = _theory_values(pd, panel, cond, X, Y)
+        w = np.broadcast_to(np.asarray(values["width"], float), X.shape)
+        ws.append(w)
+        fs.append(panel["converged"].values.astype(float))
+        vs.append({k: np.broadcast_to(np.asarray(values[k], float), X.shape) if k != "target_breakpoints"
+                   else values[k] for k in cond.variables})
+    del frac
+    w = np.concatenate([a.ravel() for a in ws])
+    f = np.concatenate([a.ravel() for a in fs])
+    var = {k: (np.concatenate([v[k].ravel() for v in vs]) if k != "target_breakpoints" else vs[0][k])
+           for k in cond.variables}
+    c = theory_mod.fit_constant(cond, w, f, **var)
+    return cond.with_constant(c, "fitted")
+
+
+def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None, theory=(),
+          out=None, dpi: int = DPI):
+    """Load (a path or a Dataset), reduce, draw; save to `out` if given. Returns (fig, data)."""
+    ds = load(source) if not hasattr(source, "data_vars") else source
+    pd = phase_data(ds, x, y, metric=metric, at=at, facet=facet)
+    fig = plot_phase(pd, theory=theory, dpi=dpi)
+    if out:
+        fig.savefig(out, dpi=dpi)
+    return fig, pd
+
+
+def main(argv=None) -> int:
+    p = Parser(prog="python3 -m analysis.phase",
+               description="Phase diagram of a shallowsweep file: a metric over two axes, reduced over seeds.")
+    p.add_argument("file")
+    p.add_argument("--x", required=True, help="axis on the horizontal (e.g. width)")
+    p.add_argument("--y", required=True, help="axis on the vertical (e.g. n)")
+    p.add_argument("--metric", default="converged", help=f"one of {', '.join(METRICS)} (default converged)")
+    p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix another axis at one value (repeatable, or comma-separated)")
+    p.add_argument("--facet", help="one panel per value of this axis")
+    p.add_argument("--theory", action="append", default=[], metavar="NAME[:fit]",
+                   help=f"overlay a width condition: {', '.join(theory_mod.CONDITIONS)}; "
+                        "NAME:fit fits its constant to this sweep")
+    p.add_argument("--dpi", type=int, default=DPI)
+    p.add_argument("-o", "--output", required=True, help="PNG to write")
+    a = p.parse_args(argv)
+    if a.metric not in METRICS:
+        raise AnalysisError(f"unknown metric '{a.metric}' (choose from: {', '.join(METRICS)})")
+    for t in a.theory:
+        theory_mod.get(t.partition(":")[0])
+    fig, _ = phase(a.file, a.x, a.y, metric=a.metric, at=parse_at(a.at), facet=a.facet,
+                   theory=a.theory, out=a.output, dpi=a.dpi)
+    print(a.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run("analysis.phase", main))

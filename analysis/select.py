@@ -1,0 +1,86 @@
+"""Slicing a loaded sweep by axis values (`--at key=value`) and checking plotted axes."""
+from __future__ import annotations
+
+import numpy as np
+
+from .load import SEED_AXIS, AnalysisError
+
+# Two values count as the same axis value when they agree to this relative tolerance, so that
+# `--at lr=0.001` finds 1e-3 written back as 0.0010000000000000002.
+VALUE_RTOL = 1e-9
+
+
+def axes_of(ds) -> list:
+    return [a for a in ds.attrs["axes"] if a in ds.dims]
+
+
+def fmt_value(v) -> str:
+    """An axis value as a short label: 64, 0.5, 1e-05, relu."""
+    if isinstance(v, (str, bytes)):
+        return v.decode() if isinstance(v, bytes) else v
+    v = float(v)
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else f"{v:.4g}"
+
+
+def index_of(ds, axis: str, text: str) -> int:
+    """Index of the value `text` on `axis`, numerically (within VALUE_RTOL) or by label."""
+    values = ds[axis].values
+    if values.dtype.kind in "iuf":
+        try:
+            target = float(text)
+        except ValueError:
+            target = None
+        if target is not None:
+            hit = np.flatnonzero(np.isclose(values.astype(float), target, rtol=VALUE_RTOL, atol=0))
+            if hit.size:
+                return int(hit[0])
+    else:
+        hit = [i for i, v in enumerate(values) if fmt_value(v) == text]
+        if hit:
+            return hit[0]
+    shown = ", ".join(fmt_value(v) for v in values)
+    raise AnalysisError(f"empty slice: axis '{axis}' has no value {text} (its values: {shown})")
+
+
+def check_axis(ds, name: str, role: str) -> None:
+    axes = axes_of(ds)
+    if name not in ds.attrs["axes"]:
+        raise AnalysisError(f"unknown axis '{name}' for {role} (axes of this sweep: {', '.join(ds.attrs['axes'])})")
+    if name not in axes:
+        raise AnalysisError(f"axis '{name}' for {role} is already sliced by --at")
+
+
+def slice_at(ds, at: dict, keep=()) -> "xarray.Dataset":  # noqa: F821
+    """ds with each axis in `at` fixed at one value (the dim dropped, a scalar coordinate kept).
+
+    `keep` are the plotted axes, which may not be sliced.
+    """
+    for axis, text in at.items():
+        if axis not in ds.attrs["axes"]:
+            raise AnalysisError(f"unknown axis '{axis}' in --at (axes of this sweep: {', '.join(ds.attrs['axes'])})")
+        if axis in keep:
+            raise AnalysisError(f"--at {axis}={text}: '{axis}' is plotted, it cannot also be sliced")
+    return ds.isel({axis: index_of(ds, axis, text) for axis, text in at.items()})
+
+
+def require_resolved(ds, used, what: str) -> None:
+    """Every axis but the used ones and seed must have one value left, else say what to do."""
+    for a in axes_of(ds):
+        if a in used or a == SEED_AXIS or ds.sizes[a] == 1:
+            continue
+        values = ", ".join(fmt_value(v) for v in ds[a].values)
+        raise AnalysisError(f"axis '{a}' has {ds.sizes[a]} values ({values}): fix it with "
+                            f"--at {a}=VALUE{' or --facet ' + a if what == 'phase' else ''}")
+
+
+def slice_title(ds, skip=()) -> str:
+    """'lr=0.5, dim=16' for the scalar (sliced or length-1) axis coordinates of ds."""
+    parts = []
+    for a in ds.attrs["axes"]:
+        if a in skip or a == SEED_AXIS:
+            continue
+        if a not in ds.dims and a in ds.coords:
+            parts.append(f"{a}={fmt_value(ds[a].values.item())}")
+        elif a in ds.dims and ds.sizes[a] == 1:
+            parts.append(f"{a}={fmt_value(ds[a].values[0])}")
+    return ", ".join(parts)
