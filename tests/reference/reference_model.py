@@ -231,6 +231,11 @@ class _Batches:
 
 def train(export):
     """Replay a cell from its export; returns a dict shaped like export["result"]."""
+    with np.errstate(over="ignore", invalid="ignore"):  # diverging cells overflow on purpose
+        return _train(export)
+
+
+def _train(export):
     cfg = Config.from_params(export["params"])
     M, groups = cfg.model, cfg.groups
     X = np.array(export["X"], dtype=float).reshape(-1, len(export["W0"][0]))

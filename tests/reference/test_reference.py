@@ -64,12 +64,13 @@ def cfg(id_, status, **keys):
 
 CONFIGS = [
     # every activation, full-batch GD, various groups and inits
-    cfg("relu-all-maxiters", 2, activation="relu", lr=0.2, tol=0),
+    cfg("relu-every-step", 2, activation="relu", train="[inner, outer]", lr=0.2, tol=0,
+        seed=3, record_points=201, record_spacing="linear", outer_init="sign"),
     cfg("leaky-bias-all", 2, activation="leaky_relu", leaky_slope=0.1, bias=True,
         bias_init_std=0.5, lr=0.2, tol=0),
     cfg("quadratic-inner", 2, activation="quadratic", train="[inner]", lr=0.05, tol=0),
-    cfg("tanh-outer-tol", 1, activation="tanh", train="[outer]", width=24, n=6, lr=2.0,
-        max_iters=500, record_points=40, tol=1e-6),
+    cfg("tanh-outer-tol", 1, activation="tanh", train="[outer]", width=32, dim=16, n=6,
+        lr=5.0, max_iters=500, record_points=40, tol=1e-6),
     cfg("softplus-bias-outer", 2, activation="softplus", bias=True, bias_init_std=1.0,
         train="[bias, outer]", lr=0.3, tol=0),
     cfg("sigmoid-inner-bias", 2, activation="sigmoid", bias=True, bias_init_std=1.0,
@@ -79,7 +80,7 @@ CONFIGS = [
         input="sphere"),
     cfg("gelu-initscale", 2, activation="gelu", init_scale=0.5, lr=0.3, tol=0,
         target="random_sign"),
-    cfg("linear-tolrel", 1, activation="linear", lr=0.1, tol=0, tol_rel=0.5,
+    cfg("linear-tolrel", 1, activation="linear", dim=8, n=4, lr=0.3, tol=0, tol_rel=0.01,
         input="uniform"),
     cfg("ramp-bias", 2, activation="ramp", ramp_width=2.0, bias=True, bias_init_std=0.3,
         lr=0.3, tol=0),
@@ -97,14 +98,21 @@ CONFIGS = [
     cfg("tanh-zero-outer", 2, activation="tanh", outer_init="zero", lr=0.3, tol=0),
     cfg("tanh-zero-inner", 2, activation="tanh", inner_init_std=0, bias=True,
         bias_init_std=0.5, lr=0.3, tol=0),
+    # the position model of the two-timescale experiments: d = 1, f = sum a_j sigma(x - u_j)
+    cfg("smooth-step-positions", 2, activation="smooth_step", ramp_width=0.2, width=8,
+        dim=1, n=16, input="uniform", target="piecewise_constant", inner_init="ones",
+        bias=True, bias_init="uniform_positions", outer_init="sign", outer_init_std=0.5,
+        train="[bias, outer]", lr=0.2, max_iters=300, record_points=30, tol=0),
+    # (at lr = 0.5 this cell is chaotic: a 1-ulp change of one a_j moves the reference's own
+    # loss by 400% after 300 steps, so no two implementations can agree to 1e-10 there)
     # generalization
     cfg("relu-teacher-test", 2, activation="relu", target="teacher", test_n=16, lr=0.3,
         tol=0),
     # minibatch SGD (n not a multiple of B: the last batch of an epoch is short)
     cfg("relu-minibatch", 2, activation="relu", n=14, batch_size=4, lr=0.2, tol=0,
         test_n=8),
-    cfg("tanh-minibatch-tol", 1, activation="tanh", train="[outer]", width=24, n=6,
-        batch_size=2, lr=1.0, max_iters=500, record_points=60, record_spacing="linear",
+    cfg("tanh-minibatch-tol", 1, activation="tanh", train="[outer]", width=32, dim=16, n=6,
+        batch_size=2, lr=5.0, max_iters=500, record_points=60, record_spacing="linear",
         tol=1e-5),
     # online SGD
     cfg("relu-online", 2, activation="relu", online=True, batch_size=4, eval_n=16,
@@ -112,9 +120,13 @@ CONFIGS = [
     cfg("gelu-online-test", 2, activation="gelu", online=True, batch_size=3, eval_n=12,
         target="teacher", test_n=10, lr=0.2, tol=0),
     # divergence
-    cfg("relu-diverged", 3, activation="relu", lr=200.0, tol=0),
-    cfg("quadratic-minibatch-diverged", 3, activation="quadratic", n=12, batch_size=3,
-        lr=20.0, tol=0, record_spacing="linear", record_points=100),
+    # (L0 ~ 1: relu stops at step 6 with L ~ 1e18; the minibatch runs blow up between
+    # record points and are caught at step 5 with L = inf and L = NaN)
+    cfg("relu-diverged", 3, activation="relu", lr=9.0, tol=0),
+    cfg("quadratic-minibatch-diverged-inf", 3, activation="quadratic", n=12, batch_size=3,
+        lr=0.5, tol=0, record_spacing="linear", record_points=41),
+    cfg("quadratic-minibatch-diverged-nan", 3, activation="quadratic", n=12, batch_size=3,
+        lr=1.0, tol=0, record_spacing="linear", record_points=41),
 ]
 
 
