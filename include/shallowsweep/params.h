@@ -104,6 +104,7 @@ typedef struct ssw_param_key {
   size_t offset;            /* of the field in ssw_params_t */
   size_t count_offset;      /* REAL_LIST: offset of its int count */
   const char *default_text; /* as the canonical YAML shows it */
+  bool derived;             /* REAL whose default is an expression of other keys (NaN until resolved) */
   double min, max;          /* INT/REAL range, inclusive unless min_open/max_open */
   bool min_open, max_open;
   const char *const *choices; /* ENUM: names, NULL-terminated, in enum order */

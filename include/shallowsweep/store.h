@@ -37,6 +37,11 @@
 
 typedef struct ssw_store ssw_store_t;
 
+/* Make MPI on comm and HDF5 return errors instead of aborting or printing, so that every
+ * call can be checked (MPI_ERRORS_RETURN, H5Eset_auto2 off). Call once after MPI_Init.
+ * Not collective. */
+int ssw_store_setup_errors(MPI_Comm comm);
+
 /* What the file is created from. Every rank passes identical values. */
 typedef struct ssw_store_spec {
   const char *name;            /* sweep name */

@@ -38,6 +38,9 @@ static const char *const group_names[] = {"inner", "bias", "outer"}; /* bit i */
 #define REAL_KEY(nm, sec, def, lo, lo_open, hi, hlp) \
   {.name = #nm, .section = sec, .type = SSW_KEY_REAL, .offset = OFF(nm), .default_text = def, \
    .min = lo, .min_open = lo_open, .max = hi, .help = hlp}
+#define DERIVED_KEY(nm, sec, def, hlp) \
+  {.name = #nm, .section = sec, .type = SSW_KEY_REAL, .offset = OFF(nm), .default_text = def, \
+   .derived = true, .min = 0, .max = BIG, .help = hlp}
 #define BOOL_KEY(nm, sec, def, hlp) \
   {.name = #nm, .section = sec, .type = SSW_KEY_BOOL, .offset = OFF(nm), .default_text = def, .help = hlp}
 #define ENUM_KEY(nm, sec, def, names, hlp) \
@@ -57,7 +60,7 @@ static const ssw_param_key_t keys[] = {
     ENUM_KEY(activation, "model", "relu", activation_names, "activation sigma"),
     REAL_KEY(leaky_slope, "model", "0.01", -BIG, false, BIG, "leaky_relu slope for z < 0"),
     REAL_KEY(ramp_width, "model", "1", 0, true, BIG, "width eta of ramp and smooth_step"),
-    REAL_KEY(output_scale, "model", "1/sqrt(width)", 0, true, BIG, "output scale s"),
+    DERIVED_KEY(output_scale, "model", "1/sqrt(width)", "output scale s"),
     BOOL_KEY(bias, "model", "false", "hidden biases b are parameters"),
     INT_KEY(dim, "data", "16", 1, 1e6, "input dimension d"),
     INT_KEY(n, "data", "64", 1, 1e9, "training samples"),
@@ -75,7 +78,7 @@ static const ssw_param_key_t keys[] = {
     BOOL_KEY(online, "data", "false", "population SGD: fresh samples every step"),
     INT_KEY(eval_n, "data", "256", 1, 1e9, "online: fixed samples the loss is measured on"),
     ENUM_KEY(inner_init, "init", "gaussian", inner_init_names, "inner weights: gaussian or ones"),
-    REAL_KEY(inner_init_std, "init", "1/sqrt(dim)", 0, false, BIG, "inner init scale sigma_w"),
+    DERIVED_KEY(inner_init_std, "init", "1/sqrt(dim)", "inner init scale sigma_w"),
     ENUM_KEY(outer_init, "init", "gaussian", outer_init_names, "outer weights init"),
     REAL_KEY(outer_init_std, "init", "1", 0, false, BIG, "outer init scale sigma_a"),
     ENUM_KEY(bias_init, "init", "gaussian", bias_init_names, "bias init"),
@@ -124,15 +127,11 @@ int ssw_activation_from_name(const char *name, ssw_activation_t *out) {
 static void *field(ssw_params_t *p, size_t offset) { return (char *)p + offset; }
 static const void *cfield(const ssw_params_t *p, size_t offset) { return (const char *)p + offset; }
 
-static bool is_derived(const ssw_param_key_t *k) {
-  return k->type == SSW_KEY_REAL && !isdigit((unsigned char)k->default_text[0]);
-}
-
 void ssw_params_init(ssw_params_t *p) {
   memset(p, 0, sizeof *p);
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const ssw_param_key_t *k = &keys[i];
-    if (is_derived(k)) {
+    if (k->derived) {
       *(double *)field(p, k->offset) = NAN;
       continue;
     }

@@ -1,0 +1,200 @@
+/* Model kernels: gradients against central finite differences for every activation, trained
+ * group and bias setting; the BLAS kernel against its plain-loop twin; symmetric init. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "shallowsweep/data.h"
+#include "shallowsweep/error.h"
+#include "shallowsweep/init.h"
+#include "shallowsweep/model.h"
+#include "shallowsweep/params.h"
+
+enum { N = 12, D = 5, M = 8 };
+
+/* Central-difference step: balances truncation O(h^2) against rounding O(eps/h). */
+#define FD_STEP 1e-6
+#define FD_RTOL 1e-6
+
+typedef struct {
+  ssw_params_t p;
+  ssw_model_t M;
+  double X[N * D]; /* (n, d) */
+  double y[N];     /* (n) */
+  double *theta;   /* (P) */
+} fixture_t;
+
+static void fixture_make(fixture_t *f, ssw_activation_t act, bool bias, uint64_t seed) {
+  ssw_params_init(&f->p);
+  f->p.width = M;
+  f->p.dim = D;
+  f->p.n = N;
+  f->p.activation = act;
+  f->p.bias = bias;
+  f->p.bias_init_std = 0.5;
+  f->p.seed = (int64_t)seed;
+  f->p.leaky_slope = 0.1;
+  f->p.ramp_width = 2.0; /* wide enough that ramp/smooth_step are not flat everywhere */
+  ssw_params_resolve(&f->p);
+  ssw_model_from_params(&f->M, &f->p);
+  ssw_source_t src;
+  assert_int_equal(ssw_source_init(&src, &f->p), SSW_OK);
+  assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, N, f->X, f->y), SSW_OK);
+  ssw_source_fini(&src);
+  f->theta = calloc((size_t)ssw_theta_size(&f->M), sizeof(double));
+  assert_non_null(f->theta);
+  assert_int_equal(ssw_init_weights(&f->p, &f->M, f->theta), SSW_OK);
+}
+
+/* max |g - g_fd| / max |g_fd| over the entries of the trained groups */
+static double fd_error(fixture_t *f, unsigned groups, const double *grad) {
+  const int64_t P = ssw_theta_size(&f->M);
+  double max_diff = 0.0, max_ref = 0.0;
+  for (int64_t e = 0; e < P; e++) {
+    bool in_W = e < ssw_theta_b(&f->M), in_b = !in_W && e < ssw_theta_a(&f->M), in_a = e >= ssw_theta_a(&f->M);
+    bool trained = (in_W && (groups & SSW_GROUP_INNER)) || (in_b && (groups & SSW_GROUP_BIAS) && f->M.bias) ||
+                   (in_a && (groups & SSW_GROUP_OUTER));
+    if (!trained) {
+      assert_true(grad[e] == 0.0); /* untrained entries are exactly zero */
+      continue;
+    }
+    const double saved = f->theta[e];
+    f->theta[e] = saved + FD_STEP;
+    double up = ssw_model_loss_grad_naive(&f->M, f->theta, N, f->X, f->y, 0, NULL);
+    f->theta[e] = saved - FD_STEP;
+    double down = ssw_model_loss_grad_naive(&f->M, f->theta, N, f->X, f->y, 0, NULL);
+    f->theta[e] = saved;
+    double fd = (up - down) / (2.0 * FD_STEP);
+    max_diff = fmax(max_diff, fabs(grad[e] - fd));
+    max_ref = fmax(max_ref, fabs(fd));
+  }
+  return max_ref > 0 ? max_diff / max_ref : max_diff;
+}
+
+static void test_gradients_match_finite_differences(void **state) {
+  (void)state;
+  static const unsigned group_sets[] = {
+      SSW_GROUP_INNER, SSW_GROUP_BIAS, SSW_GROUP_OUTER, SSW_GROUP_INNER | SSW_GROUP_OUTER,
+      SSW_GROUP_INNER | SSW_GROUP_BIAS, SSW_GROUP_ALL};
+  int failures = 0;
+  for (int act = 0; act < SSW_ACT_COUNT; act++)
+    for (int bias = 0; bias <= 1; bias++)
+      for (size_t g = 0; g < sizeof group_sets / sizeof group_sets[0]; g++) {
+        fixture_t f;
+        fixture_make(&f, (ssw_activation_t)act, bias, 7);
+        ssw_workspace_t ws;
+        assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+        double *grad = calloc((size_t)ssw_theta_size(&f.M), sizeof(double)), loss;
+        assert_int_equal(ssw_model_loss_grad(&f.M, f.theta, N, f.X, f.y, group_sets[g], grad, &ws, &loss), SSW_OK);
+        double err = fd_error(&f, group_sets[g], grad);
+        if (!(err < FD_RTOL)) {
+          fprintf(stderr, "FAIL %s bias=%d groups=%u: relative gradient error %.3e >= %.0e\n",
+                  ssw_activation_name((ssw_activation_t)act), bias, group_sets[g], err, FD_RTOL);
+          failures++;
+        }
+        free(grad);
+        free(f.theta);
+        ssw_workspace_fini(&ws);
+      }
+  assert_int_equal(failures, 0);
+}
+
+static void test_blas_kernel_matches_plain_loops(void **state) {
+  (void)state;
+  int failures = 0;
+  for (int act = 0; act < SSW_ACT_COUNT; act++)
+    for (int bias = 0; bias <= 1; bias++) {
+      fixture_t f;
+      fixture_make(&f, (ssw_activation_t)act, bias, 3);
+      const int64_t P = ssw_theta_size(&f.M);
+      ssw_workspace_t ws;
+      assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+      double *fast = calloc((size_t)P, sizeof(double)), *slow = calloc((size_t)P, sizeof(double)), loss;
+      assert_int_equal(ssw_model_loss_grad(&f.M, f.theta, N, f.X, f.y, SSW_GROUP_ALL, fast, &ws, &loss), SSW_OK);
+      double loss_slow = ssw_model_loss_grad_naive(&f.M, f.theta, N, f.X, f.y, SSW_GROUP_ALL, slow);
+      double worst = fabs(loss - loss_slow) / fabs(loss_slow);
+      for (int64_t e = 0; e < P; e++)
+        worst = fmax(worst, fabs(fast[e] - slow[e]) / fmax(fabs(slow[e]), 1e-300));
+      if (!(worst < 1e-11)) {
+        fprintf(stderr, "FAIL %s bias=%d: BLAS vs plain loops relative difference %.3e\n",
+                ssw_activation_name((ssw_activation_t)act), bias, worst);
+        failures++;
+      }
+      free(fast), free(slow), free(f.theta);
+      ssw_workspace_fini(&ws);
+    }
+  assert_int_equal(failures, 0);
+}
+
+/* sigma at points with known values, from the definitions in DESIGN.md §2 */
+static void test_activation_values(void **state) {
+  (void)state;
+  ssw_model_t Mo = {.m = 1, .d = 1, .leaky_slope = 0.1, .ramp_width = 2.0, .s = 1};
+  struct { ssw_activation_t act; double z, h; } cases[] = {
+      {SSW_ACT_RELU, -1.5, 0.0}, {SSW_ACT_RELU, 2.5, 2.5}, {SSW_ACT_LEAKY_RELU, -2.0, -0.2},
+      {SSW_ACT_QUADRATIC, -3.0, 9.0}, {SSW_ACT_TANH, 0.5, 0.46211715726000974},
+      {SSW_ACT_SOFTPLUS, 0.0, 0.69314718055994531}, {SSW_ACT_SOFTPLUS, 800.0, 800.0},
+      {SSW_ACT_SIGMOID, 0.0, 0.5}, {SSW_ACT_SIGMOID, -800.0, 0.0}, {SSW_ACT_ERF, 1.0, 0.84270079294971487},
+      {SSW_ACT_GELU, 1.0, 0.84134474606854293}, {SSW_ACT_LINEAR, -4.0, -4.0},
+      {SSW_ACT_RAMP, 0.0, 0.5}, {SSW_ACT_RAMP, 0.5, 0.75}, {SSW_ACT_RAMP, 5.0, 1.0},
+      /* smooth_step, eta 2: u = z/2; u = -1/4 -> 4 (1/4)^3 = 1/16; u = 1/4 -> 1/2 + 1/2 - 4/64 = 15/16 */
+      {SSW_ACT_SMOOTH_STEP, -0.5, 0.0625}, {SSW_ACT_SMOOTH_STEP, 0.5, 0.9375},
+      {SSW_ACT_SMOOTH_STEP, -1.0, 0.0}, {SSW_ACT_SMOOTH_STEP, 1.0, 1.0}, {SSW_ACT_SMOOTH_STEP, 0.0, 0.5},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Mo.act = cases[i].act;
+    double h = ssw_act(&Mo, cases[i].z);
+    if (fabs(h - cases[i].h) > 1e-15 * fmax(1.0, fabs(cases[i].h)))
+      fail_msg("%s(%g) = %.17g, expected %.17g", ssw_activation_name(cases[i].act), cases[i].z, h, cases[i].h);
+  }
+}
+
+static void test_symmetric_init_gives_zero_output(void **state) {
+  (void)state;
+  fixture_t f;
+  fixture_make(&f, SSW_ACT_TANH, true, 11);
+  f.p.symmetric_init = true;
+  assert_int_equal(ssw_init_weights(&f.p, &f.M, f.theta), SSW_OK);
+  ssw_workspace_t ws;
+  assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+  double out[N];
+  assert_int_equal(ssw_model_forward(&f.M, f.theta, N, f.X, out, &ws), SSW_OK);
+  for (int i = 0; i < N; i++) assert_true(fabs(out[i]) < 1e-15);
+  const double *a = f.theta + ssw_theta_a(&f.M);
+  for (int j = 0; j < M; j += 2) assert_true(a[j] == -a[j + 1] && a[j] != 0.0);
+  free(f.theta);
+  ssw_workspace_fini(&ws);
+}
+
+static void test_init_scale_multiplies_named_groups(void **state) {
+  (void)state;
+  fixture_t f;
+  fixture_make(&f, SSW_ACT_RELU, true, 5);
+  const int64_t P = ssw_theta_size(&f.M);
+  double *scaled = calloc((size_t)P, sizeof(double));
+  f.p.init_scale = 3.0;
+  f.p.init_scale_applies = SSW_GROUP_OUTER;
+  assert_int_equal(ssw_init_weights(&f.p, &f.M, scaled), SSW_OK);
+  for (int64_t e = 0; e < P; e++) {
+    double expect = e >= ssw_theta_a(&f.M) ? 3.0 * f.theta[e] : f.theta[e];
+    assert_true(scaled[e] == expect);
+  }
+  free(scaled), free(f.theta);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gradients_match_finite_differences),
+      cmocka_unit_test(test_blas_kernel_matches_plain_loops),
+      cmocka_unit_test(test_activation_values),
+      cmocka_unit_test(test_symmetric_init_gives_zero_output),
+      cmocka_unit_test(test_init_scale_multiplies_named_groups),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
