@@ -74,7 +74,12 @@ def _open_h5(path: str):
                 return h5py.File(path, "r")
             except OSError:
                 pass
-        raise AnalysisError(f"{path}: not a shallowsweep file (not HDF5: {e})") from None
+        if "signature" in str(e):
+            raise AnalysisError(f"{path}: not a shallowsweep file (not HDF5)") from None
+        if "lock" in str(e):
+            raise AnalysisError(f"{path}: locked by another process: export HDF5_USE_FILE_LOCKING=FALSE "
+                                f"and retry ({e})") from None
+        raise AnalysisError(f"{path}: cannot open ({e})") from None
 
 
 def parse_sweep(text: str) -> dict:
@@ -111,7 +116,7 @@ def _is_geometric(values: np.ndarray) -> bool:
         return True
     dlog, dlin = np.diff(np.log(v)), np.diff(v)
     cv = lambda d: np.std(d) / abs(np.mean(d))  # noqa: E731  (spread of the spacings)
-    return cv(dlog) < cv(dlin)
+    return bool(cv(dlog) < cv(dlin))
 
 
 def axis_scale(name: str, values: np.ndarray, sweep_yaml: dict | None = None) -> str:

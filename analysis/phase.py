@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,7 +372,9 @@ def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None
           out=None, dpi: int = DPI):
     """Load (a path or a Dataset), reduce, draw; save to `out` if given. Returns (fig, data)."""
     ds = load(source) if not hasattr(source, "data_vars") else source
-    pd = phase_data(ds, x, y, metric=metric, at=at, facet=facet)
+    with warnings.catch_warnings():  # medians of all-pending cells are NaN by design
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pd = phase_data(ds, x, y, metric=metric, at=at, facet=facet)
     fig = plot_phase(pd, theory=theory, dpi=dpi)
     if out:
         fig.savefig(out, dpi=dpi)
@@ -379,7 +382,7 @@ def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None
 
 
 def main(argv=None) -> int:
-    p = Parser(prog="python3 -m analysis.phase",
+    p = Parser(prog="analysis.phase",
                description="Phase diagram of a shallowsweep file: a metric over two axes, reduced over seeds.")
     p.add_argument("file")
     p.add_argument("--x", required=True, help="axis on the horizontal (e.g. width)")

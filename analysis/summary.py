@@ -1,0 +1,100 @@
+"""A text summary of a sweep file: cells by status, overall and per axis value.
+
+    python3 -m analysis.summary FILE
+
+Prints the sweep's axes, a status table for every axis (one row per value), the median
+wall time and steps of finished cells, and the distinct failure messages.
+"""
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import numpy as np
+
+from ._cli import Parser, run
+from .load import STATUS_NAMES, load
+from .select import fmt_value
+
+MAX_MESSAGES = 5
+
+
+def status_counts(ds, axis=None) -> dict:
+    """{status name: count} overall, or {axis value label: {status name: count}}."""
+    st = ds["status"]
+    if axis is None:
+        vals = st.values.ravel()
+        return {name: int(np.sum(vals == code)) for code, name in STATUS_NAMES.items()}
+    out = {}
+    for i, v in enumerate(ds[axis].values):
+        vals = st.isel({axis: i}).values.ravel()
+        out[fmt_value(v)] = {name: int(np.sum(vals == code)) for code, name in STATUS_NAMES.items()}
+    return out
+
+
+def _table(title: str, rows: dict) -> list:
+    names = list(STATUS_NAMES.values())
+    w0 = max([len(title)] + [len(k) for k in rows])
+    widths = [max(len(n), 5) for n in names]
+    head = f"{title:>{w0}}  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + "   done"
+    lines = [head, "-" * len(head)]
+    for key, counts in rows.items():
+        total = sum(counts.values())
+        done = total - counts["pending"]
+        pct = f"{100.0 * done / total:5.1f}%" if total else "   -"
+        lines.append(f"{key:>{w0}}  " + "  ".join(f"{counts[n]:>{w}}" for n, w in zip(names, widths))
+                     + f"  {pct}")
+    return lines
+
+
+def summary_text(ds) -> str:
+    axes = ds.attrs["axes"]
+    total = int(ds["status"].size)
+    lines = [f"file:    {ds.attrs.get('path', '')}",
+             f"sweep:   {ds.attrs.get('sweep', {}).get('name', '?')}  "
+             f"({ds.attrs.get('software_version', '?')}, created {ds.attrs.get('created', '?')})",
+             f"cells:   {total} = " + " x ".join(f"{a}[{ds.sizes[a]}]" for a in axes)]
+    if "step" in ds.dims:
+        lines.append(f"records: {ds.sizes['step']} steps, 0..{fmt_value(ds['step'].values[-1])}")
+    for a in axes:
+        vals = ", ".join(fmt_value(v) for v in ds[a].values)
+        lines.append(f"  {a:<12} {ds[a].attrs.get('scale', ''):<8} {vals}")
+    lines.append("")
+    lines += _table("all", {"all": status_counts(ds)})
+    for a in axes:
+        lines.append("")
+        lines += _table(a, status_counts(ds, a))
+    done = ds["status"] > 0
+    if bool(done.any()):
+        lines.append("")
+        wall = ds["wall_s"].where(done).values if "wall_s" in ds else np.array([np.nan])
+        iters = ds["iters"].where(done).values if "iters" in ds else np.array([np.nan])
+        lines.append(f"finished cells: median wall {np.nanmedian(wall):.3g} s, total {np.nansum(wall):.3g} s; "
+                     f"median steps {np.nanmedian(iters):.0f}")
+    if "message" in ds:
+        failed = ds["status"].values == 4
+        msgs = Counter(str(m) for m in ds["message"].values[failed])
+        if msgs:
+            lines.append("")
+            lines.append("failure messages:")
+            for m, c in msgs.most_common(MAX_MESSAGES):
+                lines.append(f"  {c:>6} x {m}")
+    return "\n".join(lines)
+
+
+def summary(source) -> str:
+    ds = load(source) if not hasattr(source, "data_vars") else source
+    return summary_text(ds)
+
+
+def main(argv=None) -> int:
+    p = Parser(prog="analysis.summary",
+               description="Status counts of a shallowsweep file, overall and per axis value.")
+    p.add_argument("file")
+    a = p.parse_args(argv)
+    print(summary(a.file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run("analysis.summary", main))
