@@ -293,3 +293,80 @@ def _train(export):
     result.update(status=status, iters=t, iters_to_tol=iters_to_tol, init_loss=L0,
                   final_loss=L)
     return result
+
+
+# ---- initialization, replayed from the counter-based generator ----------------------
+# Philox4x32-10 (Salmon et al., SC'11; constants of Random123 1.14's philox.h) and the
+# layout of include/shallowsweep/rng.h and init.h, so that the C core's initial weights
+# are checked here rather than trusted.
+
+PHILOX_M0, PHILOX_M1 = 0xD2511F53, 0xCD9E8D57   # round multipliers
+PHILOX_W0, PHILOX_W1 = 0x9E3779B9, 0xBB67AE85   # Weyl key increments (golden ratio, √3 − 1)
+MASK32 = 0xFFFFFFFF
+STREAM_INIT = 3
+
+
+def philox4x32_10(ctr, key):
+    """Ten Philox rounds: 4 x 32-bit counter, 2 x 32-bit key -> 4 x 32-bit output."""
+    c0, c1, c2, c3 = ctr
+    k0, k1 = key
+    for _ in range(10):
+        p0, p1 = PHILOX_M0 * c0, PHILOX_M1 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0, p1 & MASK32, (p0 >> 32) ^ c3 ^ k1, p0 & MASK32)
+        k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    return c0, c1, c2, c3
+
+
+def _uniform_pair(stream, seed, index, sub, block):
+    """The two uniforms of Philox block `block` (rng.h: w = out[1]:out[0], out[3]:out[2];
+    u = ((w >> 11) + 1/2) 2^-53)."""
+    out = philox4x32_10((block & MASK32, index & MASK32, index >> 32, sub),
+                        (seed & MASK32, stream))
+    words = ((out[1] << 32) | out[0], (out[3] << 32) | out[2])
+    return [((w >> 11) + 0.5) * 2.0 ** -53 for w in words]
+
+
+def rng_uniforms(stream, seed, index, sub, count):
+    u = []
+    for block in range((count + 1) // 2):
+        u += _uniform_pair(stream, seed, index, sub, block)
+    return np.array(u[:count])
+
+
+def rng_gaussians(stream, seed, index, sub, count):
+    """Box-Muller on each block's pair (u0, u1): r cos(2π u1), r sin(2π u1), r = √(−2 ln u0)."""
+    g = []
+    for block in range((count + 1) // 2):
+        u0, u1 = _uniform_pair(stream, seed, index, sub, block)
+        r = math.sqrt(-2.0 * math.log(u0))
+        g += [r * math.cos(2.0 * math.pi * u1), r * math.sin(2.0 * math.pi * u1)]
+    return np.array(g[:count])
+
+
+def init_weights(p):
+    """W0 (m, d), b0 (m), a0 (m) of params p (export text) per include/shallowsweep/init.h."""
+    m, d, seed = int(p["width"]), int(p["dim"]), int(p["seed"])
+    sw, sa = float(p["inner_init_std"]), float(p["outer_init_std"])
+    W, b, a = np.zeros((m, d)), np.zeros(m), np.zeros(m)
+    for j in range(m):
+        # w_j: INIT index j sub 0 (d Gaussians), or σ_w 1
+        W[j] = sw * (np.ones(d) if p["inner_init"] == "ones"
+                     else rng_gaussians(STREAM_INIT, seed, j, 0, d))
+        # a_j: sub 1
+        if p["outer_init"] == "gaussian":
+            a[j] = sa * rng_gaussians(STREAM_INIT, seed, j, 1, 1)[0]
+        elif p["outer_init"] == "sign":
+            a[j] = -sa if rng_uniforms(STREAM_INIT, seed, j, 1, 1)[0] < 0.5 else sa
+        elif p["outer_init"] == "ones":
+            a[j] = sa
+        # b_j: sub 2, N(0, std²) or −w_j u_j with u_j ~ U(0, 1) (positions, d = 1)
+        if p["bias_init"] == "uniform_positions":
+            b[j] = -W[j, 0] * rng_uniforms(STREAM_INIT, seed, j, 2, 1)[0]
+        else:
+            b[j] = float(p["bias_init_std"]) * rng_gaussians(STREAM_INIT, seed, j, 2, 1)[0]
+    kappa, applies = float(p["init_scale"]), parse_groups(p["init_scale_applies"])
+    W, b, a = (W * kappa if applies & INNER else W, b * kappa if applies & BIAS else b,
+               a * kappa if applies & OUTER else a)
+    if parse_bool(p["symmetric_init"]):  # neuron 2i+1 = (w_2i, b_2i, −a_2i): f ≡ 0
+        W[1::2], b[1::2], a[1::2] = W[0::2], b[0::2], -a[0::2]
+    return W, b, a

@@ -319,6 +319,42 @@ def test_ntk_off_is_nan():
     assert math.isnan(c["ntk_min"]) and math.isnan(c["ntk_max"])
 
 
+# ---- initialization and resolved defaults -------------------------------------------
+
+RTOL_INIT = 1e-13  # libm vs numpy log/cos/sin in Box-Muller: a few ulp
+
+
+@pytest.mark.parametrize("ctr,key,out", [
+    ((0, 0, 0, 0), (0, 0), (0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8)),
+    ((0xffffffff,) * 4, (0xffffffff,) * 2, (0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd)),
+    ((0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344), (0xa4093822, 0x299f31d0),
+     (0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1)),
+])
+def test_init_philox_known_answers(ctr, key, out):
+    """Random123's Philox4x32-10 known answers (the last checked against its philox.h)."""
+    assert ref.philox4x32_10(ctr, key) == out
+
+
+@pytest.mark.parametrize("keys,status", CONFIGS + NTK_CONFIGS)
+def test_init_weights(keys, status):
+    """The exported W0, b0, a0 are the draws include/shallowsweep/init.h specifies."""
+    e = export(keys)
+    W, b, a = ref.init_weights(e["params"])
+    bad = mismatches("W0", np.ravel(e["W0"]), W.ravel(), RTOL_INIT)
+    bad += mismatches("a0", e["a0"], a, RTOL_INIT)
+    if e["params"]["bias"] == "true":  # without bias b is never used
+        bad += mismatches("b0", e["b0"], b, RTOL_INIT)
+    assert not bad, report(bad, "initial weights")
+
+
+def test_init_resolved_defaults():
+    """Derived defaults: output_scale = 1/sqrt(width), inner_init_std = 1/sqrt(dim)."""
+    e = export(dict(SMALL, max_iters="1", record_points="2"))
+    p = e["params"]
+    assert float(p["output_scale"]) == pytest.approx(1 / math.sqrt(int(p["width"])), rel=1e-15)
+    assert float(p["inner_init_std"]) == pytest.approx(1 / math.sqrt(int(p["dim"])), rel=1e-15)
+
+
 # ---- divergence ---------------------------------------------------------------------
 
 def test_diverged_huge_lr():
