@@ -41,8 +41,8 @@ void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double 
 typedef struct ssw_workspace {
   int64_t n_max, m;
   double *Z;    /* (n_max, m) preactivations */
-  double *H;    /* (n_max, m) sigma(Z); becomes the backward's (n_max, m) G */
-  double *D;    /* (n_max, m) sigma'(Z) */
+  double *H;    /* (n_max, m) sigma(Z) */
+  double *D;    /* (n_max, m) the backward's G = (s/n) r a^T .* sigma'(Z) */
   double *r;    /* (n_max) residuals f - y */
 } ssw_workspace_t;
 
@@ -61,6 +61,9 @@ double ssw_model_loss_grad_naive(const ssw_model_t *M, const double *theta, int6
 /* Network outputs only: f (n). */
 int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
                       double *f, ssw_workspace_t *ws);
+/* Pin BLAS to one thread in this process (OpenBLAS's pthread build otherwise starts one
+ * thread per core in every MPI rank). Call once at start-up. Not collective. */
+void ssw_blas_single_thread(void);
 /* Floating-point operations of one ssw_model_loss_grad with a gradient (for GFLOP/s). */
 double ssw_model_step_flops(const ssw_model_t *M, int64_t n);
 

@@ -49,6 +49,9 @@ const ssw_grid_t *ssw_sweep_grid(const ssw_sweep_t *sweep);
 int ssw_sweep_cell_params(const ssw_sweep_t *sweep, int64_t index, ssw_params_t *out);
 /* Estimated floating-point operations of a cell (for ordering and plan). */
 double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index);
+/* Estimated bytes one rank holds while training cell `index` (the trainer's data, weights,
+ * workspaces and, with ntk_eigs, the Jacobian and Gram matrix). */
+double ssw_sweep_cell_memory(const ssw_sweep_t *sweep, int64_t index);
 /* Record points and max_iters are the same for every cell (record_points and max_iters may
  * not be axes); the record steps are ssw_record_steps(max_iters, record_points, spacing). */
 int64_t ssw_sweep_record_points(const ssw_sweep_t *sweep);
@@ -59,5 +62,12 @@ int64_t ssw_grid_index(const ssw_grid_t *grid, const int64_t *coords);
 /* Find the cell of "width=256,n=64,seed=0" (every axis named, values as in the labels or
  * numerically equal). SSW_ERR_INPUT naming the axis on a miss. */
 int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index);
+
+/* The sweep's base parameters: every plain value of the file (and --set); keys given as
+ * expressions hold their defaults here and get their value per cell. max_iters,
+ * record_points and record_spacing are the same for every cell and are read from here. */
+const ssw_params_t *ssw_sweep_base(const ssw_sweep_t *sweep);
+/* The canonical expression text of a key ("1/sqrt(width)"), or NULL for a plain value. */
+const char *ssw_sweep_expression(const ssw_sweep_t *sweep, const char *key);
 
 #endif

@@ -131,18 +131,48 @@ void ssw_workspace_fini(ssw_workspace_t *ws) {
   memset(ws, 0, sizeof *ws);
 }
 
-/* Z (n, m) = X (n, d) W^T (+ b); H = sigma(Z); D = sigma'(Z) if want_deriv; f (n) = s H a. */
+/* sigma'(z) given z and h = sigma(z) (cheaper for tanh and sigmoid), g (count). */
+static void act_deriv_given_value(const ssw_model_t *M, int64_t count, const double *z, const double *h,
+                                  double *g) {
+  switch (M->act) {
+  case SSW_ACT_RELU:
+    for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : 0.0;
+    break;
+  case SSW_ACT_TANH:
+    for (int64_t i = 0; i < count; i++) g[i] = 1.0 - h[i] * h[i];
+    break;
+  case SSW_ACT_SIGMOID:
+    for (int64_t i = 0; i < count; i++) g[i] = h[i] * (1.0 - h[i]);
+    break;
+  case SSW_ACT_QUADRATIC:
+    for (int64_t i = 0; i < count; i++) g[i] = 2.0 * z[i];
+    break;
+  default: { /* the rest need sigma' from z: reuse the two-output kernel on a scratch row */
+    enum { CHUNK = 256 };
+    double scratch[CHUNK];
+    for (int64_t i = 0; i < count; i += CHUNK)
+      ssw_act_apply(M, count - i < CHUNK ? count - i : CHUNK, z + i, scratch, g + i);
+  }
+  }
+}
+
+/* Forward, one row of n at a time so that each row is still in cache when the activation and
+ * the output read it: Z (n, m) = X W^T (+ b), H = sigma(Z), f (n) = s H a. */
 static void forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
-                    bool want_deriv, ssw_workspace_t *ws, double *f) {
+                    ssw_workspace_t *ws, double *f) {
   const int64_t m = M->m, d = M->d;
   const double *W = theta + ssw_theta_W(M), *b = theta + ssw_theta_b(M), *a = theta + ssw_theta_a(M);
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, 1.0, X, (int)d, W, (int)d,
               0.0, ws->Z, (int)m);
-  if (M->bias)
-    for (int64_t i = 0; i < n; i++)
-      for (int64_t j = 0; j < m; j++) ws->Z[i * m + j] += b[j];
-  ssw_act_apply(M, n * m, ws->Z, ws->H, want_deriv ? ws->D : NULL);
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, M->s, ws->H, (int)m, a, 1, 0.0, f, 1);
+  for (int64_t i = 0; i < n; i++) {
+    double *z = ws->Z + i * m, *h = ws->H + i * m; /* rows (m) */
+    if (M->bias)
+      for (int64_t j = 0; j < m; j++) z[j] += b[j];
+    ssw_act_apply(M, m, z, h, NULL);
+    double dot = 0.0;
+    for (int64_t j = 0; j < m; j++) dot += a[j] * h[j];
+    f[i] = M->s * dot;
+  }
 }
 
 int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X, double *f,
@@ -150,8 +180,24 @@ int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, cons
   SSW_REQUIRE(n <= ws->n_max && M->m == ws->m, SSW_ERR_INTERNAL,
               "workspace for %lld x %lld used with %lld x %lld", (long long)ws->n_max, (long long)ws->m,
               (long long)n, (long long)M->m);
-  forward(M, theta, n, X, false, ws, f);
+  forward(M, theta, n, X, ws, f);
   return SSW_OK;
+}
+
+/* Backward rows: grad_a += c r_i h_i and G_i = c r_i a .* sigma'(z_i), G into ws->D. */
+static void backward_rows(const ssw_model_t *M, const double *a, int64_t n, const double *r, bool outer,
+                          bool inner, double c, ssw_workspace_t *ws, double *grad_a) {
+  const int64_t m = M->m;
+  for (int64_t i = 0; i < n; i++) {
+    const double cr = c * r[i];
+    const double *z = ws->Z + i * m, *h = ws->H + i * m; /* rows (m) */
+    double *g = ws->D + i * m;
+    if (outer)
+      for (int64_t j = 0; j < m; j++) grad_a[j] += cr * h[j];
+    if (!inner) continue;
+    act_deriv_given_value(M, m, z, h, g);
+    for (int64_t j = 0; j < m; j++) g[j] *= cr * a[j];
+  }
 }
 
 int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
@@ -160,9 +206,8 @@ int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, co
               "workspace for %lld x %lld used with %lld x %lld", (long long)ws->n_max, (long long)ws->m,
               (long long)n, (long long)M->m);
   const int64_t m = M->m, d = M->d;
-  const bool inner = grad && (groups & (SSW_GROUP_INNER | SSW_GROUP_BIAS));
   double *r = ws->r; /* (n) */
-  forward(M, theta, n, X, inner, ws, r);
+  forward(M, theta, n, X, ws, r);
   double sum = 0.0;
   for (int64_t i = 0; i < n; i++) {
     r[i] -= y[i];
@@ -171,18 +216,11 @@ int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, co
   *loss = sum / (2.0 * (double)n);
   if (!grad) return SSW_OK;
 
-  const double c = M->s / (double)n;
+  const bool outer = groups & SSW_GROUP_OUTER;
+  const bool inner = groups & (SSW_GROUP_INNER | SSW_GROUP_BIAS);
   memset(grad, 0, (size_t)ssw_theta_size(M) * sizeof *grad);
-  if (groups & SSW_GROUP_OUTER)
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, c, ws->H, (int)m, r, 1, 0.0,
-                grad + ssw_theta_a(M), 1);
-  if (!inner) return SSW_OK;
-  const double *a = theta + ssw_theta_a(M);
-  double *G = ws->D; /* (n, m), overwrites sigma'(Z) */
-  for (int64_t i = 0; i < n; i++) {
-    const double cr = c * r[i];
-    for (int64_t j = 0; j < m; j++) G[i * m + j] *= cr * a[j];
-  }
+  backward_rows(M, theta + ssw_theta_a(M), n, r, outer, inner, M->s / (double)n, ws, grad + ssw_theta_a(M));
+  const double *G = ws->D; /* (n, m) */
   if (groups & SSW_GROUP_INNER)
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)n, 1.0, G, (int)m, X, (int)d,
                 0.0, grad + ssw_theta_W(M), (int)d);
@@ -224,6 +262,8 @@ double ssw_model_loss_grad_naive(const ssw_model_t *M, const double *theta, int6
   }
   return loss / (2.0 * (double)n);
 }
+
+void ssw_blas_single_thread(void) { openblas_set_num_threads(1); }
 
 double ssw_model_step_flops(const ssw_model_t *M, int64_t n) {
   const double nm = (double)n * (double)M->m;

@@ -1,0 +1,95 @@
+/* The MPI engine (DESIGN.md §5): rank 0 serves pending cells, largest estimated cost first,
+ * to worker ranks that ask for them; workers train, write their cell into the store and ask
+ * again. With one rank, rank 0 trains every cell itself.
+ *
+ * Waiting never spins: rank 0 polls with MPI_Iprobe and sleeps with a growing back-off
+ * (at most SSW_ENGINE_SLEEP_MAX_NS), and workers wait for replies and for the final
+ * reduction the same way, so a master or an idle worker on an oversubscribed core costs
+ * the trainers next to it nothing.
+ *
+ * Signals (signals.c): SIGINT, SIGTERM, SIGUSR1 set a flag: rank 0 stops serving, a worker
+ * abandons the cell in hand (it stays pending) and reports; everyone leaves ssw_engine_run
+ * with stats->stopped set, so the caller can close the store and exit 75. A second signal
+ * calls _exit(75) at once (finished cells are safe: the file's metadata is frozen).
+ */
+#ifndef SHALLOWSWEEP_ENGINE_H
+#define SHALLOWSWEEP_ENGINE_H
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shallowsweep/store.h"
+#include "shallowsweep/sweep.h"
+#include "shallowsweep/train.h"
+
+enum {
+  SSW_ENGINE_BATCH_MAX = 256,         /* cells per message at most */
+  SSW_ENGINE_SLEEP_MAX_NS = 1000000,  /* longest idle sleep between polls: 1 ms */
+};
+
+/* The one global: nonzero (the signal number) once a stop signal has arrived. */
+extern volatile sig_atomic_t ssw_stop_signal;
+
+/* Install the SIGINT/SIGTERM/SIGUSR1 handlers. Not collective. */
+int ssw_signals_install(void);
+
+/* Train one cell into r. Returns SSW_OK with r->status set (a cell that cannot be trained
+ * returns SSW_OK with status 4 and its message), SSW_ERR_STOPPED when *stop became nonzero
+ * (the cell is abandoned), any other code for a fatal error. */
+typedef int (*ssw_engine_cell_fn)(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
+
+/* The default cell function: ctx is the ssw_sweep_t; parameters of the cell, then
+ * ssw_cell_train. */
+int ssw_engine_train_cell(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
+
+typedef struct ssw_engine_job {
+  int64_t ncells;            /* cells of the grid */
+  int64_t k;                 /* record points */
+  const int64_t *steps;      /* (k) record steps, copied into each result */
+  ssw_engine_cell_fn cell;   /* every rank */
+  void *cell_ctx;
+  ssw_store_t *store;        /* results are written here; NULL: not written (benchmarks) */
+  /* rank 0 only: */
+  const int64_t *pending;    /* (npending) cells to run, any order */
+  int64_t npending;
+  const double *cost;        /* (ncells) estimated cost, or NULL: all equal */
+  int64_t done_before[5];    /* cells already done by status (resume), for progress */
+} ssw_engine_job_t;
+
+typedef struct ssw_engine_opts {
+  int batch_max;          /* cells per message at most, 1..SSW_ENGINE_BATCH_MAX; 1: no batching; 0: default */
+  double batch_target_s;  /* estimated seconds of work per message; 0: default 0.05 */
+  double progress_s;      /* seconds between progress lines; 0: 1 */
+  FILE *progress;         /* rank 0 writes progress lines here; NULL: none */
+} ssw_engine_opts_t;
+
+typedef struct ssw_engine_stats {
+  int64_t done[5];        /* rank 0: cells finished in this run, by status */
+  int64_t finished;       /* rank 0: their sum */
+  int64_t messages;       /* rank 0: work messages sent */
+  double elapsed_s;       /* wall seconds in ssw_engine_run */
+  /* summed over training ranks (every rank knows them): */
+  double train_s;         /* inside the cell function */
+  double write_s;         /* writing cells */
+  double busy_s;          /* from a trainer's first request to its last reply */
+  int trainers;           /* ranks that trained */
+  bool stopped;           /* a stop signal reached some rank: resume to finish */
+} ssw_engine_stats_t;
+
+/* Run the job. Collective on comm: rank 0 serves (or trains, if alone), the others train.
+ * Returns SSW_OK also when stopped by a signal (see stats->stopped). */
+int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
+                   ssw_engine_stats_t *stats);
+
+/* Estimated seconds from now; internal helpers shared by master.c and worker.c. */
+double ssw_engine_now(void);
+/* Sleep for the idle-round number `round` of a wait: 0 for the first rounds (poll again at
+ * once), then doubling up to SSW_ENGINE_SLEEP_MAX_NS. Not collective. */
+void ssw_engine_idle(int round);
+/* Wait for req without spinning. Not collective. */
+int ssw_engine_wait(MPI_Request *req, MPI_Status *status);
+
+#endif
