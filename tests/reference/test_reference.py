@@ -138,9 +138,10 @@ CONFIGS = [
 
 # ---- comparison ------------------------------------------------------------------------
 
-def mismatches(name, c, r, rtol):
+def mismatches(name, c, r, rtol, steps=None):
     """[(label, c, r, abs, rel)] where C value c and reference r disagree: NaN only with
-    NaN, zero only with zero, otherwise |c - r| <= rtol * max(|c|, |r|)."""
+    NaN, zero only with zero, otherwise |c - r| <= rtol * max(|c|, |r|). Labels name the
+    recorded step when steps (k) is given."""
     c = np.atleast_1d(np.asarray(c, dtype=float))
     r = np.atleast_1d(np.asarray(r, dtype=float))
     assert c.shape == r.shape, f"{name}: C has shape {c.shape}, reference {r.shape}"
@@ -152,7 +153,8 @@ def mismatches(name, c, r, rtol):
         scale = max(abs(cv), abs(rv))
         rel = diff / scale if scale > 0 else math.inf
         if math.isnan(cv) or math.isnan(rv) or not rel <= rtol:
-            out.append((f"{name}[{i}]" if c.size > 1 else name, cv, rv, diff, rel))
+            label = name if c.size == 1 else (f"{name}[step {steps[i]}]" if steps else f"{name}[{i}]")
+            out.append((label, cv, rv, diff, rel))
     return out
 
 
@@ -251,7 +253,7 @@ def test_trajectory(keys, status):
     c, r = e["result"], ref.train(e)
     bad = []
     for name in ref.SERIES:
-        bad += mismatches(name, c[name], r[name], RTOL)
+        bad += mismatches(name, c[name], r[name], RTOL, e["steps"])
     for name in ("init_loss", "final_loss"):
         bad += mismatches(name, c[name], r[name], RTOL)
     for name in ("status", "iters", "iters_to_tol"):
