@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/sweep.h"
 #include "shallowsweep/train.h"
 

@@ -1,0 +1,236 @@
+/* Rank 0: the queue of pending cells, largest estimated cost first, served on request in
+ * batches sized to the measured speed; progress lines; the run's end (DESIGN.md §5). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/check.h"
+#include "protocol.h"
+
+enum { STATUS_KINDS = 5 }; /* pending, converged, max_iters, diverged, failed */
+static const double DEFAULT_BATCH_TARGET_S = 0.05; /* work per message: 1/20 s keeps the master
+                                                      idle and the tail of the run balanced */
+static const int DEFAULT_BATCH_MAX = 64;
+
+/* ---- the queue ---- */
+
+typedef struct {
+  double cost;
+  int64_t index;
+} queued_t;
+
+static int by_cost_desc(const void *a, const void *b) {
+  const queued_t *x = a, *y = b;
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+typedef struct {
+  queued_t *cells;      /* (n) pending cells, largest cost first */
+  int64_t n, next;      /* cells, next to serve */
+  double cost_total;    /* sum of the queue's cost */
+  double cost_done;     /* cost of cells finished this run */
+  double wall_done;     /* their summed wall seconds */
+} queue_t;
+
+static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
+  memset(q, 0, sizeof *q);
+  q->n = job->npending;
+  SSW_ALLOC(q->cells, q->n);
+  for (int64_t i = 0; i < q->n; i++) {
+    q->cells[i].index = job->pending[i];
+    q->cells[i].cost = job->cost ? job->cost[job->pending[i]] : 1.0;
+    q->cost_total += q->cells[i].cost;
+  }
+  qsort(q->cells, (size_t)q->n, sizeof *q->cells, by_cost_desc);
+  return SSW_OK;
+}
+
+/* Cells for the next message: as many as make about target_s seconds at the measured speed
+ * (one until something has been measured), at most batch_max, and never more than a 1/(2w)
+ * share of what is left, so that the last cells spread over the workers. */
+static int64_t queue_batch(const queue_t *q, const ssw_engine_opts_t *opts, int workers) {
+  int64_t left = q->n - q->next;
+  int bmax = opts->batch_max > 0 ? opts->batch_max : DEFAULT_BATCH_MAX;
+  if (bmax > SSW_ENGINE_BATCH_MAX) bmax = SSW_ENGINE_BATCH_MAX;
+  double target = opts->batch_target_s > 0 ? opts->batch_target_s : DEFAULT_BATCH_TARGET_S;
+  int64_t share = left / (2 * (int64_t)workers);
+  if (share < 1) share = 1;
+  if (q->cost_done <= 0) return left < 1 ? left : 1;
+  double s_per_cost = q->wall_done / q->cost_done;
+  int64_t b = 0;
+  double est = 0;
+  while (b < left && b < bmax && b < share && (b == 0 || est < target)) {
+    est += q->cells[q->next + b].cost * s_per_cost;
+    b++;
+  }
+  return b;
+}
+
+/* ---- progress ---- */
+
+typedef struct {
+  double t0, last;
+  int64_t total;
+  int64_t before[STATUS_KINDS];
+} progress_t;
+
+static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const ssw_engine_stats_t *st,
+                          const char *what) {
+  double el = ssw_engine_now() - pg->t0;
+  int64_t done = 0, c[STATUS_KINDS];
+  for (int s = 1; s < STATUS_KINDS; s++) {
+    c[s] = pg->before[s] + st->done[s];
+    done += c[s];
+  }
+  char eta[32] = "?";
+  if (q->cost_done > 0 && q->cost_total > q->cost_done) {
+    double secs = el * (q->cost_total - q->cost_done) / q->cost_done;
+    snprintf(eta, sizeof eta, "%d:%02d:%02d", (int)(secs / 3600), (int)fmod(secs / 60, 60), (int)fmod(secs, 60));
+  } else if (q->cost_total <= q->cost_done) {
+    snprintf(eta, sizeof eta, "0:00:00");
+  }
+  fprintf(f, "shallowsweep: %s %lld/%lld done (%.1f%%), %.1f cells/s, ETA %s | converged %lld, max_iters %lld, "
+          "diverged %lld, failed %lld, pending %lld\n",
+          what, (long long)done, (long long)pg->total, pg->total ? 100.0 * (double)done / (double)pg->total : 100.0,
+          el > 0 ? (double)st->finished / el : 0.0, eta, (long long)c[1], (long long)c[2], (long long)c[3],
+          (long long)c[4], (long long)(pg->total - done));
+  fflush(f);
+}
+
+static void progress_maybe(progress_t *pg, const ssw_engine_opts_t *opts, const queue_t *q,
+                           const ssw_engine_stats_t *st) {
+  if (!opts->progress) return;
+  double now = ssw_engine_now(), every = opts->progress_s > 0 ? opts->progress_s : 1.0;
+  if (now - pg->last < every) return;
+  pg->last = now;
+  progress_line(opts->progress, pg, q, st, "running");
+}
+
+static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_job_t *job, int64_t index,
+                           int status, double wall_s) {
+  if (status < 1 || status >= STATUS_KINDS) status = SSW_STATUS_FAILED;
+  st->done[status]++;
+  st->finished++;
+  q->cost_done += job->cost ? job->cost[index] : 1.0;
+  q->wall_done += wall_s > 0 ? wall_s : 0;
+}
+
+/* ---- rank 0 with workers ---- */
+
+static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q,
+                     int workers, bool stopping, const int64_t *report, int source, ssw_engine_stats_t *st,
+                     bool *retired) {
+  for (int64_t i = 0; i < report[0]; i++) {
+    const int64_t *slot = report + REPORT_HEADER + REPORT_FIELDS * i;
+    count_finished(st, q, job, slot[0], (int)slot[1], 1e-9 * (double)slot[2]);
+  }
+  int64_t work[WORK_MAX];
+  work[0] = stopping ? 0 : queue_batch(q, opts, workers);
+  for (int64_t i = 0; i < work[0]; i++) work[1 + i] = q->cells[q->next + i].index;
+  q->next += work[0];
+  MPI_CHECK(MPI_Send(work, (int)(1 + work[0]), MPI_INT64_T, source, TAG_WORK, comm));
+  st->messages++;
+  *retired = work[0] == 0;
+  return SSW_OK;
+}
+
+static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
+                  queue_t *q, progress_t *pg, ssw_engine_stats_t *st) {
+  int active = size - 1, round = 0;
+  bool stopping = false;
+  int64_t report[REPORT_MAX];
+  while (active > 0) {
+    if (ssw_stop_signal && !stopping) {
+      stopping = true;
+      if (opts->progress)
+        fprintf(opts->progress, "shallowsweep: signal %d: stopping; workers abandon their cells\n", (int)ssw_stop_signal);
+    }
+    progress_maybe(pg, opts, q, st);
+    int flag = 0;
+    MPI_Status status;
+    MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, TAG_REPORT, comm, &flag, &status));
+    if (!flag) {
+      ssw_engine_idle(round++);
+      continue;
+    }
+    round = 0;
+    MPI_CHECK(MPI_Recv(report, REPORT_MAX, MPI_INT64_T, status.MPI_SOURCE, TAG_REPORT, comm, MPI_STATUS_IGNORE));
+    if (report[1]) stopping = true; /* a worker was signalled: stop everyone */
+    bool retired = false;
+    SSW_TRY(serve_one(comm, job, opts, q, size - 1, stopping || q->next >= q->n, report, status.MPI_SOURCE, st,
+                      &retired));
+    if (retired) active--;
+  }
+  return SSW_OK;
+}
+
+/* ---- rank 0 alone ---- */
+
+static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q, progress_t *pg,
+                ssw_engine_stats_t *st) {
+  ssw_result_t r;
+  SSW_TRY(ssw_result_init(&r, job->k));
+  double t_start = ssw_engine_now();
+  int rc = SSW_OK;
+  for (; q->next < q->n && !ssw_stop_signal; q->next++) {
+    int64_t index = q->cells[q->next].index;
+    rc = ssw_engine_do_cell(job, index, &r, 0, st);
+    if (rc == SSW_ERR_STOPPED) {
+      rc = SSW_OK;
+      break;
+    }
+    if (rc != SSW_OK) break;
+    count_finished(st, q, job, index, r.status, r.wall_s);
+    progress_maybe(pg, opts, q, st);
+  }
+  st->busy_s += ssw_engine_now() - t_start;
+  ssw_result_fini(&r);
+  return rc == SSW_OK ? SSW_OK : ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+}
+
+/* ---- the run ---- */
+
+/* Sum the timings and the stop flag over all ranks without spinning. */
+static int finish(MPI_Comm comm, bool trained, ssw_engine_stats_t *st) {
+  double mine[5] = {ssw_stop_signal ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0};
+  double sum[5];
+  MPI_Request req;
+  MPI_CHECK(MPI_Iallreduce(mine, sum, 5, MPI_DOUBLE, MPI_SUM, comm, &req));
+  SSW_TRY(ssw_engine_wait(&req, MPI_STATUS_IGNORE));
+  st->stopped = sum[0] > 0;
+  st->train_s = sum[1];
+  st->write_s = sum[2];
+  st->busy_s = sum[3];
+  st->trainers = (int)sum[4];
+  return SSW_OK;
+}
+
+int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
+                   ssw_engine_stats_t *stats) {
+  int rank, size;
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  MPI_CHECK(MPI_Comm_size(comm, &size));
+  memset(stats, 0, sizeof *stats);
+  SSW_REQUIRE(job->cell && job->k >= 1, SSW_ERR_INTERNAL, "engine job without a cell function or record points");
+  double t0 = ssw_engine_now();
+  int rc = SSW_OK;
+  if (rank != 0) {
+    rc = ssw_engine_worker(comm, job, stats);
+  } else {
+    queue_t q;
+    SSW_TRY(queue_build(&q, job));
+    progress_t pg = {.t0 = t0, .last = t0, .total = job->ncells};
+    memcpy(pg.before, job->done_before, sizeof pg.before);
+    rc = size == 1 ? solo(job, opts, &q, &pg, stats) : master(comm, size, job, opts, &q, &pg, stats);
+    if (rc == SSW_OK && opts->progress)
+      progress_line(opts->progress, &pg, &q, stats, ssw_stop_signal ? "stopped:" : "finished:");
+    free(q.cells);
+  }
+  /* a failed rank returns at once; the caller aborts the job (a collective would hang) */
+  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  SSW_TRY(finish(comm, rank != 0 || size == 1, stats));
+  stats->elapsed_s = ssw_engine_now() - t0;
+  return SSW_OK;
+}

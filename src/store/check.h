@@ -1,0 +1,50 @@
+/* Check macros for every HDF5 and MPI call (private to src/store and src/engine).
+ *
+ * Both libraries are set to return errors instead of aborting or printing
+ * (H5Eset_auto2(H5E_DEFAULT, NULL, NULL) and MPI_ERRORS_RETURN, done by ssw_check_setup), so
+ * a failing call comes back here: the macro records file, line, the call as written and the
+ * library's own text in the error trace and returns from the enclosing function.
+ */
+#ifndef SHALLOWSWEEP_STORE_CHECK_H
+#define SHALLOWSWEEP_STORE_CHECK_H
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include "shallowsweep/error.h"
+
+/* Record a failed HDF5 call with HDF5's error stack (innermost descriptions). */
+int ssw_h5_fail(const char *file, int line, const char *func, const char *call);
+/* Record a failed MPI call with MPI_Error_string's text. */
+int ssw_mpi_fail(int rc, const char *file, int line, const char *func, const char *call);
+
+#define H5_CHECK(call)                                                            \
+  do {                                                                            \
+    if ((call) < 0) return ssw_h5_fail(__FILE__, __LINE__, __func__, #call);      \
+  } while (0)
+
+/* For calls returning an hid_t: assign and check. */
+#define H5_HID(var, call)                                                         \
+  do {                                                                            \
+    (var) = (call);                                                               \
+    if ((var) < 0) return ssw_h5_fail(__FILE__, __LINE__, __func__, #call);       \
+  } while (0)
+
+#define MPI_CHECK(call)                                                           \
+  do {                                                                            \
+    int ssw_mpi_rc_ = (call);                                                     \
+    if (ssw_mpi_rc_ != MPI_SUCCESS)                                               \
+      return ssw_mpi_fail(ssw_mpi_rc_, __FILE__, __LINE__, __func__, #call);      \
+  } while (0)
+
+/* Close an HDF5 handle if open (>= 0), checking, and mark it closed. */
+#define H5_CLOSE(fn, id)                                                          \
+  do {                                                                            \
+    if ((id) >= 0) {                                                              \
+      herr_t ssw_close_rc_ = fn(id);                                              \
+      (id) = -1;                                                                  \
+      if (ssw_close_rc_ < 0) return ssw_h5_fail(__FILE__, __LINE__, __func__, #fn "(" #id ")"); \
+    }                                                                             \
+  } while (0)
+
+#endif
