@@ -41,7 +41,8 @@ void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double 
 typedef struct ssw_workspace {
   int64_t n_max, m;
   double *Z;    /* (n_max, m) preactivations */
-  double *H;    /* (n_max, m) sigma(Z) */
+  double *H;    /* (n_max, m) sigma(Z), kept for activations costly to recompute */
+  double *h_row; /* (m) one row of sigma(Z) for cheap activations */
   double *D;    /* (n_max, m) the backward's G = (s/n) r a^T .* sigma'(Z) */
   double *r;    /* (n_max) residuals f - y */
 } ssw_workspace_t;

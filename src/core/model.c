@@ -118,6 +118,7 @@ int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
   ws->m = m;
   SSW_ALLOC(ws->Z, n_max * m);
   SSW_ALLOC(ws->H, n_max * m);
+  SSW_ALLOC(ws->h_row, m);
   SSW_ALLOC(ws->D, n_max * m);
   SSW_ALLOC(ws->r, n_max);
   return SSW_OK;
@@ -126,6 +127,7 @@ int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
 void ssw_workspace_fini(ssw_workspace_t *ws) {
   free(ws->Z);
   free(ws->H);
+  free(ws->h_row);
   free(ws->D);
   free(ws->r);
   memset(ws, 0, sizeof *ws);
@@ -156,6 +158,18 @@ static void act_deriv_given_value(const ssw_model_t *M, int64_t count, const dou
   }
 }
 
+/* Activations so cheap that recomputing sigma(z) in the backward costs less than the memory
+ * traffic of storing H (n, m) and reading it back. */
+static bool recompute_h(const ssw_model_t *M) {
+  return M->act == SSW_ACT_RELU || M->act == SSW_ACT_LEAKY_RELU || M->act == SSW_ACT_LINEAR ||
+         M->act == SSW_ACT_QUADRATIC || M->act == SSW_ACT_RAMP;
+}
+
+/* Row i of H: stored in ws->H, or the one-row scratch when it is recomputed. */
+static double *h_row(const ssw_model_t *M, ssw_workspace_t *ws, int64_t i) {
+  return recompute_h(M) ? ws->h_row : ws->H + i * M->m;
+}
+
 /* Forward, one row of n at a time so that each row is still in cache when the activation and
  * the output read it: Z (n, m) = X W^T (+ b), H = sigma(Z), f (n) = s H a. */
 static void forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
@@ -165,7 +179,7 @@ static void forward(const ssw_model_t *M, const double *theta, int64_t n, const 
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, 1.0, X, (int)d, W, (int)d,
               0.0, ws->Z, (int)m);
   for (int64_t i = 0; i < n; i++) {
-    double *z = ws->Z + i * m, *h = ws->H + i * m; /* rows (m) */
+    double *z = ws->Z + i * m, *h = h_row(M, ws, i); /* rows (m) */
     if (M->bias)
       for (int64_t j = 0; j < m; j++) z[j] += b[j];
     ssw_act_apply(M, m, z, h, NULL);
@@ -190,8 +204,9 @@ static void backward_rows(const ssw_model_t *M, const double *a, int64_t n, cons
   const int64_t m = M->m;
   for (int64_t i = 0; i < n; i++) {
     const double cr = c * r[i];
-    const double *z = ws->Z + i * m, *h = ws->H + i * m; /* rows (m) */
-    double *g = ws->D + i * m;
+    const double *z = ws->Z + i * m; /* row (m) */
+    double *h = h_row(M, ws, i), *g = ws->D + i * m;
+    if (recompute_h(M)) ssw_act_apply(M, m, z, h, NULL);
     if (outer)
       for (int64_t j = 0; j < m; j++) grad_a[j] += cr * h[j];
     if (!inner) continue;
