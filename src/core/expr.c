@@ -157,7 +157,7 @@ static int parse_primary(parser_t *ps, int *out, int *err_col) {
     ps->pos += len;
     skip_blanks(ps);
     if (ps->text[ps->pos] == '(') return parse_call(ps, ps->text + start, len, out, err_col);
-    int index;
+    int index = -1;
     SSW_TRY(add_name(ps->e, s, len, &index));
     SSW_TRY(new_node(ps, NODE_NAME, -1, -1, out));
     ps->e->nodes[*out].name = index;

@@ -1,0 +1,60 @@
+/* The command line: one ssw_command_t per subcommand (src/cli/cmd_<name>.c), listed in
+ * main.c's table, and the helpers they share (src/cli/common.c).
+ *
+ * Exit codes (DESIGN.md §1): 0 done; 75 stopped by a signal, resume to finish; 2 bad
+ * command line or sweep file; 1 any other error. validate, plan and cell never touch MPI.
+ */
+#ifndef SHALLOWSWEEP_CLI_H
+#define SHALLOWSWEEP_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "shallowsweep/sweep.h"
+
+enum { SSW_EXIT_OK = 0, SSW_EXIT_FAILED = 1, SSW_EXIT_USAGE = 2, SSW_EXIT_STOPPED = 75 };
+
+typedef struct ssw_command {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name; returns an exit code */
+  const char *summary;               /* one line for `shallowsweep --help` */
+  const char *usage;                 /* the full text of `shallowsweep NAME --help` */
+} ssw_command_t;
+
+enum { SSW_CLI_MAX_SETS = 256 };
+
+/* The options every sweep-reading subcommand shares. */
+typedef struct ssw_cli_sweep_args {
+  const char *path;                      /* the sweep file (the one positional argument) */
+  const char *sets[SSW_CLI_MAX_SETS];    /* --set key=value, in order */
+  int nsets;
+} ssw_cli_sweep_args_t;
+
+/* Add a --set argument; false (with a message on stderr) when there are too many. */
+bool ssw_cli_add_set(ssw_cli_sweep_args_t *args, const char *text);
+/* Load and resolve the sweep; on failure print the message and return the exit code (2 for
+ * a bad file), else 0. */
+int ssw_cli_load(const ssw_cli_sweep_args_t *args, ssw_sweep_t **sweep);
+/* The exit code for a library return code. */
+int ssw_cli_exit_code(int rc);
+/* Print the current error: an input error as its one line, anything else with its trace. */
+void ssw_cli_print_error(const char *command);
+/* "shallowsweep CMD: what — run 'shallowsweep CMD --help'" and SSW_EXIT_USAGE. */
+int ssw_cli_usage_error(const ssw_command_t *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True if argv holds -h or --help (before a "--"). */
+bool ssw_cli_wants_help(int argc, char **argv);
+
+/* JSON output: a string with escapes, and a double (NaN and infinities as null). */
+void ssw_json_string(FILE *f, const char *s);
+void ssw_json_number(FILE *f, double v);
+
+
+/* Option parsing for argv[*i]: "--name VALUE" or "--name=VALUE". Returns 1 and sets *value
+ * (advancing *i past a separate value), 0 if argv[*i] is another option, -1 after printing a
+ * usage error (a missing value). */
+int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
+                   const char **value);
+/* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
+ * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */
+int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);
+#endif

@@ -1,0 +1,101 @@
+/* Helpers shared by the subcommands: --set collection, loading with one-line errors, exit
+ * codes, JSON scalars. */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+#include "shallowsweep/error.h"
+
+bool ssw_cli_add_set(ssw_cli_sweep_args_t *args, const char *text) {
+  if (args->nsets == SSW_CLI_MAX_SETS) {
+    fprintf(stderr, "shallowsweep: more than %d --set options — put them in the sweep file\n", SSW_CLI_MAX_SETS);
+    return false;
+  }
+  args->sets[args->nsets++] = text;
+  return true;
+}
+
+int ssw_cli_exit_code(int rc) {
+  switch (rc) {
+  case SSW_OK: return SSW_EXIT_OK;
+  case SSW_ERR_INPUT: return SSW_EXIT_USAGE;
+  case SSW_ERR_STOPPED: return SSW_EXIT_STOPPED;
+  default: return SSW_EXIT_FAILED;
+  }
+}
+
+void ssw_cli_print_error(const char *command) {
+  if (ssw_error_code() == SSW_ERR_INPUT) {
+    fprintf(stderr, "%s\n", ssw_error_message()); /* the user's mistake: one line, no trace */
+    return;
+  }
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "shallowsweep %s: ", command);
+  ssw_error_print(stderr, prefix);
+}
+
+int ssw_cli_load(const ssw_cli_sweep_args_t *args, ssw_sweep_t **sweep) {
+  int rc = ssw_sweep_load(sweep, args->path, args->sets, args->nsets);
+  if (rc == SSW_OK) return SSW_EXIT_OK;
+  ssw_cli_print_error("load");
+  return ssw_cli_exit_code(rc);
+}
+
+int ssw_cli_usage_error(const ssw_command_t *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "shallowsweep %s: ", cmd->name);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " — run 'shallowsweep %s --help'\n", cmd->name);
+  return SSW_EXIT_USAGE;
+}
+
+bool ssw_cli_wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) return false;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+  }
+  return false;
+}
+
+void ssw_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
+    else if (*c == '\n') fputs("\\n", f);
+    else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
+    else fputc(*c, f);
+  }
+  fputc('"', f);
+}
+
+void ssw_json_number(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.17g", v);
+  else fputs("null", f);
+}
+
+int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
+                   const char **value) {
+  size_t len = strlen(name);
+  const char *arg = argv[*i];
+  if (strncmp(arg, name, len) != 0) return 0;
+  if (arg[len] == '=') return *value = arg + len + 1, 1;
+  if (arg[len] != '\0') return 0;
+  if (*i + 1 >= argc) return ssw_cli_usage_error(cmd, "%s needs a value", name), -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i) {
+  const char *value;
+  int found = ssw_cli_option(cmd, argc, argv, i, "--set", &value);
+  if (found < 0) return -1;
+  if (found) return ssw_cli_add_set(args, value) ? 1 : -1;
+  const char *arg = argv[*i];
+  if (arg[0] == '-' && arg[1] != '\0') return ssw_cli_usage_error(cmd, "unknown option '%s'", arg), -1;
+  if (args->path) return ssw_cli_usage_error(cmd, "more than one sweep file ('%s' and '%s')", args->path, arg), -1;
+  args->path = arg;
+  return 1;
+}
