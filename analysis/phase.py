@@ -22,8 +22,8 @@ from .load import CONVERGED, PENDING, SEED_AXIS, AnalysisError, load, sweep_valu
 from .select import check_axis, fmt_value, require_resolved, slice_at, slice_title
 
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
-PANEL_IN = (4.0, 3.3)      # one panel's size in inches
-MARGIN_IN = (1.6, 1.9)     # colour bar + labels (w), title + legend (h), inches
+PANEL_IN = (4.0, 3.25)     # one panel's size in inches
+MARGIN_IN = (1.5, 2.0)     # colour bar + labels (w), title + legend (h), inches
 DPI = 100
 
 
@@ -46,8 +46,9 @@ METRICS = {m.name: m for m in [
 ]}
 
 
-def _last_finite(a: np.ndarray) -> np.ndarray:
-    """Along the last axis, the last finite value (NaN where there is none). a (..., K)."""
+def _last_finite(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Along `axis`, the last finite value (NaN where there is none). a (..., K)."""
+    a = np.moveaxis(a, axis, -1)
     ok = np.isfinite(a)
     last = a.shape[-1] - 1 - np.argmax(ok[..., ::-1], axis=-1)
     v = np.take_along_axis(a, last[..., None], axis=-1)[..., 0]
