@@ -468,11 +468,11 @@ static int publish(const char *tmp_path, const char *path) {
     unlink(tmp_path);
     return SSW_OK;
   }
-  if (errno == EEXIST)
-    return SSW_ERROR(SSW_ERR_INPUT, "%s appeared while it was being created; left the new file at %s", path, tmp_path);
   /* file systems without hard links: the lock makes check-then-rename safe among our jobs */
-  if (access(path, F_OK) == 0)
-    return SSW_ERROR(SSW_ERR_INPUT, "%s appeared while it was being created; left the new file at %s", path, tmp_path);
+  if (errno == EEXIST || access(path, F_OK) == 0) {
+    unlink(tmp_path);
+    return SSW_ERROR(SSW_ERR_INPUT, "%s appeared while it was being created; it was left alone", path);
+  }
   if (rename(tmp_path, path) != 0)
     return SSW_ERROR(SSW_ERR_IO, "cannot rename %s to %s: %s", tmp_path, path, strerror(errno));
   return SSW_OK;
@@ -491,6 +491,10 @@ int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const
   SSW_REQUIRE(spec->grid && spec->grid->naxes >= 1 && spec->k >= 1, SSW_ERR_INPUT,
               "cannot create %s: the grid needs at least one axis and one record point", path);
   char tmp_path[4096] = "", created[64] = "";
+  int exists = rank == 0 && access(path, F_OK) == 0;
+  MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  SSW_REQUIRE(!exists, SSW_ERR_INPUT, "%s exists: not touched (run with --resume to continue it, or choose another -o)",
+              path);
   if (rank == 0) {
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
