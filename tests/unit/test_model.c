@@ -83,6 +83,7 @@ static void test_gradients_match_finite_differences(void **state) {
       SSW_GROUP_INNER, SSW_GROUP_BIAS, SSW_GROUP_OUTER, SSW_GROUP_INNER | SSW_GROUP_OUTER,
       SSW_GROUP_INNER | SSW_GROUP_BIAS, SSW_GROUP_ALL};
   int failures = 0;
+  double worst = 0.0;
   for (int act = 0; act < SSW_ACT_COUNT; act++)
     for (int bias = 0; bias <= 1; bias++)
       for (size_t g = 0; g < sizeof group_sets / sizeof group_sets[0]; g++) {
@@ -93,6 +94,7 @@ static void test_gradients_match_finite_differences(void **state) {
         double *grad = calloc((size_t)ssw_theta_size(&f.M), sizeof(double)), loss;
         assert_int_equal(ssw_model_loss_grad(&f.M, f.theta, N, f.X, f.y, group_sets[g], grad, &ws, &loss), SSW_OK);
         double err = fd_error(&f, group_sets[g], grad);
+        worst = fmax(worst, err);
         if (!(err < FD_RTOL)) {
           fprintf(stderr, "FAIL %s bias=%d groups=%u: relative gradient error %.3e >= %.0e\n",
                   ssw_activation_name((ssw_activation_t)act), bias, group_sets[g], err, FD_RTOL);
@@ -102,6 +104,7 @@ static void test_gradients_match_finite_differences(void **state) {
         free(f.theta);
         ssw_workspace_fini(&ws);
       }
+  fprintf(stderr, "largest relative gradient error over all cases: %.3e (tolerance %.0e)\n", worst, FD_RTOL);
   assert_int_equal(failures, 0);
 }
 
