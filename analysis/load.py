@@ -144,6 +144,19 @@ def _axis_values(ds_h5) -> np.ndarray:
     return v
 
 
+def _labelled(axis: str, values: np.ndarray, sweep: dict) -> np.ndarray:
+    """Text labels for an enum or boolean axis stored as numbers (its indices or 0/1).
+
+    The canonical sweep lists such an axis by name (grid: {activation: [relu, tanh]}); when
+    the file holds numbers there, the labels are the better coordinates.
+    """
+    listed = (sweep.get("grid") or {}).get(axis)
+    if (values.dtype.kind in "iuf" and isinstance(listed, list) and len(listed) == len(values)
+            and any(isinstance(v, (str, bool)) for v in listed)):
+        return np.array([str(v).lower() if isinstance(v, bool) else str(v) for v in listed], dtype=object)
+    return values
+
+
 def _read_group(f, group: str, axes: list[str], path: str) -> tuple[dict, dict, tuple]:
     """(coords, variables, grid shape) of /cell or /traj, checked against the root axes."""
     if group not in f:
@@ -209,12 +222,12 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
 
     sweep = parse_sweep(attrs.get("sweep_canonical", ""))
     written = parse_sweep(attrs.get("sweep_yaml", ""))
-    coords = {a: ccoords[a] for a in axes}
+    coords = {a: _labelled(a, ccoords[a], sweep) for a in axes}
     if steps is not None:
         coords[STEP_DIM] = steps
     ds = xr.Dataset(data_vars, coords=coords)
     for a in axes:
-        ds[a].attrs["scale"] = axis_scale(a, ccoords[a], written)
+        ds[a].attrs["scale"] = axis_scale(a, coords[a], written)
     ds.attrs.update(attrs)
     ds.attrs["axes"] = axes
     ds.attrs["sweep"] = sweep

@@ -39,6 +39,9 @@ def files(tmp_path_factory):
     out["mixed"] = d / "mixed.h5"
     fixtures.make_file(out["mixed"], {"width": [8, 16, 32], "lr": [0.1, 0.2, 0.3, 0.4],
                                       "activation": ["relu", "tanh"], "seed": [0, 1]})
+    out["enum_index"] = d / "enum_index.h5"
+    fixtures.make_file(out["enum_index"], {"width": [8, 16, 32], "activation": ["relu", "tanh"],
+                                           "seed": [0, 1]}, enum_as_index=True)
     return out
 
 

@@ -24,7 +24,8 @@ BASE = {
 
 
 def _sweep_texts(name, grid):
-    """(sweep_yaml as a user would write it, sweep_canonical with every key)."""
+    """(sweep_yaml as a user would write it, sweep_canonical as src/sweep/spec.c writes it:
+    every non-axis key under its section, then grid: with one list per axis and seeds: N)."""
     written = {"name": name, "grid": {}}
     for k, v in grid.items():
         v = list(v)
@@ -34,8 +35,19 @@ def _sweep_texts(name, grid):
             written["grid"][k] = {"geom": [v[0], v[-1]], "num": len(v)}
         else:
             written["grid"][k] = v
-    canonical = {"name": name, **BASE, "grid": {k: list(v) for k, v in grid.items()}}
-    return yaml.safe_dump(written, sort_keys=False), yaml.safe_dump(canonical, sort_keys=False)
+    lines = [f'name: "{name}"', 'description: ""']
+    for section, keys in BASE.items():
+        lines.append(f"{section}:")
+        for k, v in keys.items():
+            if k not in grid:
+                lines.append(f"  {k}: {yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}")
+    lines.append("grid:")
+    for k, v in grid.items():
+        if k == "seed":
+            lines.append(f"  seeds: {len(v)}")
+        else:
+            lines.append(f"  {k}: [{', '.join(str(x) for x in v)}]")
+    return yaml.safe_dump(written, sort_keys=False), "\n".join(lines) + "\n"
 
 
 def outcome(params, seed):
@@ -51,11 +63,12 @@ def outcome(params, seed):
     return 2, -1
 
 
-def make_file(path, grid, *, name="fixture", K=8, pending=None, ntk=True, failed=()):
+def make_file(path, grid, *, name="fixture", K=8, pending=None, ntk=True, failed=(), enum_as_index=False):
     """Write a sweep file over `grid` (dict axis -> values, in file order, 'seed' last).
 
     pending: boolean array of the grid's shape (True = not done yet) or None.
     failed: flat cell indices whose status is 4 with a message.
+    enum_as_index: write text axes (activation) as their indices 0, 1, ... instead of strings.
     Returns the status array written.
     """
     axes = list(grid)
@@ -118,7 +131,9 @@ def make_file(path, grid, *, name="fixture", K=8, pending=None, ntk=True, failed
             scales = []
             for a in axes:
                 vals = grid[a]
-                if all(isinstance(v, str) for v in vals):
+                if all(isinstance(v, str) for v in vals) and enum_as_index:
+                    d = g.create_dataset(a, data=np.arange(len(vals), dtype=float))
+                elif all(isinstance(v, str) for v in vals):
                     d = g.create_dataset(a, data=np.array(vals, dtype=h5py.string_dtype()))
                 else:
                     d = g.create_dataset(a, data=np.asarray(vals))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from analysis.load import AnalysisError, _is_geometric, load
+from analysis.load import AnalysisError, _is_geometric, load, sweep_value
 from fixtures import standard_grid
 
 
@@ -48,6 +48,18 @@ def test_sweep_parsed_into_attrs(files):
     assert ds.attrs["sweep"]["data"]["dim"] == 4
     assert ds.attrs["sweep"]["train"]["max_iters"] == 1000
     assert ds.attrs["sweep"]["name"] == "fixture"
+    assert ds.attrs["sweep"]["grid"] == {"width": [4, 8, 16, 32, 64], "n": [8, 16, 32, 64],
+                                         "lr": [0.5, 8.0], "seeds": 3}
+    assert "lr" not in ds.attrs["sweep"]["train"]    # an axis is listed under grid only
+    assert sweep_value(ds.attrs["sweep"], "dim") == 4
+    assert sweep_value(ds.attrs["sweep"], "output_scale") == "1/sqrt(width)"
+
+
+def test_enum_axis_stored_as_indices_gets_its_labels(files):
+    ds = load(files["enum_index"])
+    assert list(ds["activation"].values) == ["relu", "tanh"]
+    assert ds["activation"].attrs["scale"] == "category"
+    assert float(ds["status"].sel(activation="tanh", width=8, seed=0)) > 0
 
 
 def test_axis_scales(files):
