@@ -13,6 +13,8 @@
   X(validate)           \
   X(plan)               \
   X(cell)               \
+  X(run)                \
+  X(status)             \
   /* add X(name) lines above this one */
 
 #define DECLARE(name) extern const ssw_command_t ssw_command_##name;

@@ -626,15 +626,22 @@ static int open_common(ssw_store_t **store, const char *path, MPI_Comm comm, boo
   s->readonly = !parallel;
   hid_t fapl;
   SSW_TRY(make_fapl(&fapl, comm, parallel));
+  if (access(path, F_OK) != 0) {
+    int err = errno;
+    H5Pclose(fapl);
+    ssw_store_close(store);
+    return SSW_ERROR(SSW_ERR_IO, "cannot open %s: %s", path, strerror(err));
+  }
   s->file = H5Fopen(path, parallel ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
-  H5_CLOSE(H5Pclose, fapl);
   if (s->file < 0) {
-    ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fopen");
+    ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fopen"); /* before any other call clears the stack */
     char cause[1024];
     snprintf(cause, sizeof cause, "%s", ssw_error_message());
+    H5Pclose(fapl);
     ssw_store_close(store);
     return SSW_ERROR(SSW_ERR_IO, "cannot open %s as HDF5: %s", path, cause);
   }
+  H5_CLOSE(H5Pclose, fapl);
   int rc = open_handles(s, path);
   if (rc != SSW_OK) {
     int code = ssw_error_frame(rc, __FILE__, __LINE__, __func__);

@@ -1,0 +1,293 @@
+/* shallowsweep run FILE -o OUT [--resume]: train every pending cell of the sweep under MPI
+ * (or alone without mpirun) into one parallel HDF5 file (DESIGN.md §1, §4, §5).
+ *
+ * main reads as: parse → resolve the sweep on every rank → lock and create/open the file →
+ * (resume: verify what is there) → master or worker → close → exit code. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "shallowsweep/engine.h"
+#include "shallowsweep/error.h"
+#include "shallowsweep/model.h"
+#include "shallowsweep/store.h"
+
+static int run(int argc, char **argv);
+
+const ssw_command_t ssw_command_run = {
+    .name = "run",
+    .run = run,
+    .summary = "train every cell of a sweep under MPI into one HDF5 file (resumable)",
+    .usage =
+        "usage: [mpirun -n N [--oversubscribe]] shallowsweep run FILE -o OUT.h5 [--resume]\n"
+        "                         [--batch N] [--quiet] [--set key=value]...\n\n"
+        "Rank 0 serves the cells, largest estimated cost first, to the other ranks, which\n"
+        "train them and write them into OUT.h5; alone (no mpirun) it trains them itself.\n"
+        "Rank 0 sleeps while it waits, so on c cores run c + 1 ranks to keep every core\n"
+        "training: mpirun -n $(( $(nproc) + 1 )) --oversubscribe shallowsweep run ...\n\n"
+        "  -o, --output OUT.h5  the file; it must not exist unless --resume\n"
+        "  --resume             continue OUT.h5: its sweep must equal FILE's (with the same\n"
+        "                       --set); cells whose checksum does not match go back to\n"
+        "                       pending; only pending cells run. A missing OUT.h5 is created.\n"
+        "  --batch N            at most N cells per message (1 disables batching; default:\n"
+        "                       sized to about 50 ms of work, at most 64)\n"
+        "  --quiet              no progress lines (stderr, at most one a second)\n"
+        "  --set key=value      override a key as in 'shallowsweep validate'\n\n"
+        "OUT.h5.lock is held by every rank while the file is open: a second run on the\n"
+        "same file is refused until the first (and any orphaned rank of it) is gone.\n"
+        "SIGINT, SIGTERM, SIGUSR1: stop, abandon the cells in hand, close, exit 75; resume\n"
+        "later with --resume. A second signal exits at once; finished cells are kept.\n"
+        "Exit: 0 all cells done; 75 stopped; 2 bad input or OUT.h5 exists; 1 other errors.\n",
+};
+
+typedef struct {
+  ssw_cli_sweep_args_t sweep;
+  const char *out;
+  bool resume, quiet;
+  int batch;
+} run_args_t;
+
+static int parse(int argc, char **argv, run_args_t *a) {
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int found;
+    if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--output", &v)) != 0 ||
+        (found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "-o", &v)) != 0) {
+      if (found < 0) return SSW_EXIT_USAGE;
+      a->out = v;
+    } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--batch", &v)) != 0) {
+      char *end;
+      long n = found < 0 ? 0 : strtol(v, &end, 10);
+      if (found < 0 || *end || n < 1 || n > SSW_ENGINE_BATCH_MAX)
+        return ssw_cli_usage_error(&ssw_command_run, "--batch takes an integer from 1 to %d", SSW_ENGINE_BATCH_MAX);
+      a->batch = (int)n;
+    } else if (strcmp(argv[i], "--resume") == 0) {
+      a->resume = true;
+    } else if (strcmp(argv[i], "--quiet") == 0) {
+      a->quiet = true;
+    } else if (ssw_cli_sweep_arg(&ssw_command_run, &a->sweep, argc, argv, &i) < 0) {
+      return SSW_EXIT_USAGE;
+    }
+  }
+  if (!a->sweep.path) return ssw_cli_usage_error(&ssw_command_run, "no sweep file given");
+  if (!a->out) return ssw_cli_usage_error(&ssw_command_run, "no output file given (-o OUT.h5)");
+  return SSW_EXIT_OK;
+}
+
+/* ---- every rank resolves the same text ---- */
+
+static int read_text(const char *path, char **text, long *len) {
+  FILE *f = fopen(path, "rb");
+  SSW_REQUIRE(f, SSW_ERR_INPUT, "%s: cannot read the sweep file: %s", path, strerror(errno));
+  fseek(f, 0, SEEK_END);
+  *len = ftell(f);
+  rewind(f);
+  *text = malloc((size_t)*len + 1);
+  size_t got = *text ? fread(*text, 1, (size_t)*len, f) : 0;
+  fclose(f);
+  SSW_REQUIRE(*text && got == (size_t)*len, SSW_ERR_IO, "%s: cannot read the sweep file", path);
+  (*text)[*len] = '\0';
+  return SSW_OK;
+}
+
+/* Rank 0 reads the file and broadcasts it; every rank parses it. Collective on comm. */
+static int load_sweep(MPI_Comm comm, int rank, const run_args_t *a, ssw_sweep_t **sweep) {
+  char *text = NULL;
+  long len = -1;
+  int rc = rank == 0 ? read_text(a->sweep.path, &text, &len) : SSW_OK;
+  if (rc != SSW_OK) len = -1;
+  if (MPI_Bcast(&len, 1, MPI_LONG, 0, comm) != MPI_SUCCESS)
+    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast of the sweep's length failed");
+  if (len < 0) {
+    free(text);
+    return rank == 0 ? rc : SSW_ERROR(SSW_ERR_INPUT, "rank 0 could not read %s", a->sweep.path);
+  }
+  if (rank != 0) SSW_ALLOC(text, len + 1);
+  if (MPI_Bcast(text, (int)len, MPI_CHAR, 0, comm) != MPI_SUCCESS)
+    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast of the sweep's text failed");
+  text[len] = '\0';
+  rc = ssw_sweep_load_text(sweep, a->sweep.path, text, (size_t)len, a->sweep.sets, a->sweep.nsets);
+  free(text);
+  return rc;
+}
+
+/* The record steps, and whether test_loss is stored, from the first cell that resolves. */
+static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t **steps) {
+  const ssw_grid_t *g = ssw_sweep_grid(sweep);
+  ssw_params_t p;
+  int rc = SSW_ERR_INPUT;
+  for (int64_t c = 0; c < g->ncells && rc != SSW_OK; c++) rc = ssw_sweep_cell_params(sweep, c, &p);
+  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  int64_t k = ssw_sweep_record_points(sweep);
+  SSW_ALLOC(*steps, k);
+  SSW_TRY(ssw_record_steps(p.max_iters, k, p.record_spacing, *steps));
+  bool test = p.test_n > 0;
+  for (int i = 0; i < g->naxes; i++) test = test || strcmp(g->axes[i].name, "test_n") == 0;
+  *spec = (ssw_store_spec_t){.name = ssw_sweep_name(sweep), .sweep_yaml = ssw_sweep_text(sweep),
+                             .sweep_canonical = ssw_sweep_canonical(sweep), .grid = g, .k = k, .steps = *steps,
+                             .series_mask = (1u << SSW_SERIES_TEST_LOSS) - 1u};
+  if (test) spec->series_mask |= 1u << SSW_SERIES_TEST_LOSS;
+  return SSW_OK;
+}
+
+/* ---- the file ---- */
+
+/* Open (resume) or create OUT. Collective on comm. */
+static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_store_spec_t *spec,
+                       ssw_store_t **store) {
+  int exists = rank == 0 && access(a->out, F_OK) == 0;
+  if (MPI_Bcast(&exists, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
+    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  if (exists && !a->resume)
+    return SSW_ERROR(SSW_ERR_INPUT,
+                     "%s exists and was left untouched: add --resume to continue it, or choose another -o", a->out);
+  if (!exists) {
+    if (a->resume && rank == 0 && !a->quiet) fprintf(stderr, "shallowsweep run: %s does not exist yet: creating it\n", a->out);
+    return ssw_store_create(store, a->out, comm, spec);
+  }
+  SSW_TRY(ssw_store_open(store, a->out, comm));
+  char diff[2048] = "";
+  if (rank == 0) ssw_store_canonical_diff(ssw_store_canonical(*store), spec->sweep_canonical, diff, sizeof diff);
+  if (MPI_Bcast(diff, sizeof diff, MPI_CHAR, 0, comm) != MPI_SUCCESS) return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  if (diff[0]) {
+    ssw_store_close(store);
+    return SSW_ERROR(SSW_ERR_INPUT,
+                     "refusing to resume %s: it was made from a different sweep; keys that differ: %s. "
+                     "Undo the change, or run into a new file without --resume",
+                     a->out, diff);
+  }
+  return SSW_OK;
+}
+
+static void print_cell(FILE *f, const ssw_grid_t *g, int64_t index) {
+  int64_t c[SSW_MAX_AXES];
+  ssw_grid_coords(g, index, c);
+  fprintf(f, "cell %lld (", (long long)index);
+  for (int i = 0; i < g->naxes; i++) fprintf(f, "%s%s=%s", i ? "," : "", g->axes[i].name, g->axes[i].labels[c[i]]);
+  fprintf(f, ")");
+}
+
+/* Rank 0: statuses, damaged cells back to pending (resume), the pending list and costs. */
+static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_engine_job_t *job,
+                        int64_t **pending, double **cost) {
+  int64_t n = ssw_store_ncells(store);
+  int8_t *status;
+  SSW_ALLOC(status, n);
+  SSW_TRY(ssw_store_read_status(store, status));
+  if (a->resume) {
+    uint8_t *damaged;
+    int64_t ndamaged;
+    SSW_ALLOC(damaged, n);
+    SSW_TRY(ssw_store_verify(store, status, damaged, &ndamaged));
+    for (int64_t c = 0; c < n && ndamaged; c++) {
+      if (!damaged[c]) continue;
+      fprintf(stderr, "shallowsweep run: ");
+      print_cell(stderr, ssw_sweep_grid(sweep), c);
+      fprintf(stderr, " was marked done but its data do not match its checksum: running it again\n");
+      SSW_TRY(ssw_store_write_status(store, c, SSW_STATUS_PENDING));
+      status[c] = SSW_STATUS_PENDING;
+    }
+    free(damaged);
+  }
+  SSW_ALLOC(*pending, n);
+  SSW_ALLOC(*cost, n);
+  job->npending = 0;
+  for (int64_t c = 0; c < n; c++) {
+    if (status[c] == SSW_STATUS_PENDING) {
+      (*pending)[job->npending++] = c;
+      (*cost)[c] = ssw_sweep_cell_cost(sweep, c);
+    } else if (status[c] > 0 && status[c] <= SSW_STATUS_FAILED) {
+      job->done_before[status[c]]++;
+    }
+  }
+  free(status);
+  job->pending = *pending;
+  job->cost = *cost;
+  return SSW_OK;
+}
+
+/* ---- the run ---- */
+
+static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int size) {
+  if (a->quiet) return;
+  double work = st->train_s + st->write_s;
+  fprintf(stderr,
+          "shallowsweep run: %lld cells in %.2f s on %d rank(s); trainers busy %.2f s: %.1f%% training, "
+          "%.1f%% writing, %.1f%% waiting; %lld messages\n",
+          (long long)st->finished, st->elapsed_s, size, st->busy_s,
+          st->busy_s > 0 ? 100 * st->train_s / st->busy_s : 0.0, st->busy_s > 0 ? 100 * st->write_s / st->busy_s : 0.0,
+          st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages);
+  if (st->stopped)
+    fprintf(stderr, "shallowsweep run: stopped by a signal; finish with: shallowsweep run %s -o %s --resume\n",
+            a->sweep.path, a->out);
+}
+
+/* Everything between MPI_Init and MPI_Finalize. Collective on comm. */
+static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  ssw_sweep_t *sweep = NULL;
+  SSW_TRY(load_sweep(comm, rank, a, &sweep));
+  ssw_store_spec_t spec;
+  int64_t *steps = NULL, *pending = NULL;
+  double *cost = NULL;
+  SSW_TRY(sweep_spec(sweep, &spec, &steps));
+  int lock_fd = -1;
+  SSW_TRY(ssw_store_lock(a->out, comm, &lock_fd));
+  ssw_store_t *store = NULL;
+  SSW_TRY(open_output(comm, rank, a, &spec, &store));
+  ssw_engine_job_t job = {.ncells = ssw_store_ncells(store), .k = spec.k, .steps = steps,
+                          .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store};
+  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &cost));
+  ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL};
+  ssw_engine_stats_t stats;
+  ssw_blas_single_thread();
+  SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
+  SSW_TRY(ssw_store_close(&store));
+  ssw_store_unlock(&lock_fd);
+  if (rank == 0) print_summary(a, &stats, size);
+  *stopped = stats.stopped;
+  free(pending);
+  free(cost);
+  free(steps);
+  ssw_sweep_destroy(&sweep);
+  return SSW_OK;
+}
+
+static int run(int argc, char **argv) {
+  run_args_t a = {.batch = 0};
+  int code = parse(argc, argv, &a);
+  if (code != SSW_EXIT_OK) return code;
+  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    fprintf(stderr, "shallowsweep run: MPI_Init failed — is Open MPI installed and working (try 'mpirun -n 1 hostname')?\n");
+    return SSW_EXIT_FAILED;
+  }
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  bool stopped = false;
+  int rc = ssw_store_setup_errors(MPI_COMM_WORLD);
+  if (rc == SSW_OK) rc = ssw_signals_install();
+  if (rc == SSW_OK) rc = run_sweep(MPI_COMM_WORLD, &a, &stopped);
+  if (rc != SSW_OK) {
+    /* input errors are the same on every rank: rank 0 says it once and all exit 2; anything
+     * else may be one rank's alone: it says so and aborts the job (the others may wait) */
+    if (ssw_error_code() == SSW_ERR_INPUT || rc == SSW_ERR_INPUT) {
+      if (rank == 0) ssw_cli_print_error("run");
+      MPI_Finalize();
+      return SSW_EXIT_USAGE;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "[rank %d] shallowsweep run: ", rank);
+    ssw_error_print(stderr, prefix);
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, SSW_EXIT_FAILED);
+    MPI_Finalize();
+    return SSW_EXIT_FAILED;
+  }
+  MPI_Finalize();
+  return stopped ? SSW_EXIT_STOPPED : SSW_EXIT_OK;
+}

@@ -1,0 +1,220 @@
+/* shallowsweep status OUT.h5: what a run has done so far — counts by status overall and per
+ * axis value, the pending and failed cells, and (--verify) which done cells fail their
+ * checksum. Read-only and lock-free: it works on a file a running job is writing, because
+ * the file's metadata never changes after creation (HDF5 file locking is off for this open;
+ * on NFS/Lustre readers elsewhere should set HDF5_USE_FILE_LOCKING=FALSE too). */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "shallowsweep/error.h"
+#include "shallowsweep/store.h"
+
+static int run(int argc, char **argv);
+
+const ssw_command_t ssw_command_status = {
+    .name = "status",
+    .run = run,
+    .summary = "counts by status, overall and per axis value, of a sweep's HDF5 file",
+    .usage =
+        "usage: shallowsweep status OUT.h5 [--json] [--verify] [--list N]\n\n"
+        "Count the cells of OUT.h5 by status (pending, converged, max_iters, diverged,\n"
+        "failed), overall and for every value of every axis; list pending and failed cells.\n"
+        "Safe on a file that a job is writing: the file is opened read-only, without locks.\n\n"
+        "  --json      one JSON object: file, sweep, ncells, record_points, counts, per-axis\n"
+        "              counts, every pending cell index, failed cells with messages, verify\n"
+        "  --verify    recompute every done cell's checksum; damaged cells are listed (and\n"
+        "              'run --resume' runs them again)\n"
+        "  --list N    list at most N pending and N failed cells (default 10)\n\n"
+        "Exit: 0; 1 if --verify found damaged cells or the file cannot be read; 2 bad usage.\n",
+};
+
+enum { KINDS = 5 };
+
+typedef struct {
+  ssw_store_t *store;
+  const ssw_grid_t *grid;
+  int64_t n;
+  int8_t *status;     /* (n) */
+  uint8_t *damaged;   /* (n) with --verify, else NULL */
+  int64_t ndamaged;
+  int64_t total[KINDS];
+  int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, KINDS) */
+} summary_t;
+
+static int summarize(summary_t *s, bool verify) {
+  s->grid = ssw_store_grid(s->store);
+  s->n = ssw_store_ncells(s->store);
+  SSW_ALLOC(s->status, s->n);
+  SSW_TRY(ssw_store_read_status(s->store, s->status));
+  for (int a = 0; a < s->grid->naxes; a++) SSW_ALLOC(s->per_axis[a], s->grid->axes[a].count * KINDS);
+  int64_t coords[SSW_MAX_AXES];
+  for (int64_t c = 0; c < s->n; c++) {
+    int st = s->status[c] >= 0 && s->status[c] < KINDS ? s->status[c] : SSW_STATUS_FAILED;
+    s->total[st]++;
+    ssw_grid_coords(s->grid, c, coords);
+    for (int a = 0; a < s->grid->naxes; a++) s->per_axis[a][coords[a] * KINDS + st]++;
+  }
+  if (verify) {
+    SSW_ALLOC(s->damaged, s->n);
+    SSW_TRY(ssw_store_verify(s->store, s->status, s->damaged, &s->ndamaged));
+  }
+  return SSW_OK;
+}
+
+static void cell_name(const ssw_grid_t *g, int64_t index, char *buf, size_t size) {
+  int64_t c[SSW_MAX_AXES];
+  ssw_grid_coords(g, index, c);
+  size_t used = 0;
+  for (int a = 0; a < g->naxes && used < size; a++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s=%s", a ? "," : "", g->axes[a].name, g->axes[a].labels[c[a]]);
+}
+
+static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
+  ssw_result_t r;
+  SSW_TRY(ssw_result_init(&r, ssw_store_k(s->store)));
+  int rc = ssw_store_read_cell(s->store, index, &r, NULL, NULL);
+  snprintf(msg, size, "%s", rc == SSW_OK ? r.message : "(unreadable)");
+  ssw_result_fini(&r);
+  return rc;
+}
+
+static void print_counts(const int64_t *k) {
+  for (int st = 1; st < KINDS; st++) printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
+  printf("  pending %lld", (long long)k[0]);
+}
+
+static int print_human(summary_t *s, const char *path, int list) {
+  int64_t done = s->n - s->total[0];
+  printf("%s: sweep '%s', %d axes, %lld cells, %lld record points\n", path, ssw_store_name(s->store), s->grid->naxes,
+         (long long)s->n, (long long)ssw_store_k(s->store));
+  printf("done %lld/%lld (%.1f%%):", (long long)done, (long long)s->n, 100.0 * (double)done / (double)s->n);
+  print_counts(s->total);
+  printf("\n");
+  for (int a = 0; a < s->grid->naxes; a++) {
+    const ssw_axis_t *ax = &s->grid->axes[a];
+    if (ax->count < 2) continue;
+    printf("by %s:\n", ax->name);
+    for (int64_t v = 0; v < ax->count; v++) {
+      printf("  %-12s", ax->labels[v]);
+      print_counts(&s->per_axis[a][v * KINDS]);
+      printf("\n");
+    }
+  }
+  char name[1024], msg[SSW_MESSAGE_MAX];
+  for (int pass = 0; pass < 2; pass++) {
+    int8_t want = pass == 0 ? SSW_STATUS_PENDING : SSW_STATUS_FAILED;
+    int64_t count = s->total[want], shown = 0;
+    if (!count) continue;
+    printf("%s (%lld%s):\n", pass == 0 ? "pending" : "failed", (long long)count, count > list ? ", first shown" : "");
+    for (int64_t c = 0; c < s->n && shown < list; c++) {
+      if (s->status[c] != want) continue;
+      cell_name(s->grid, c, name, sizeof name);
+      if (pass == 1) SSW_TRY(failed_message(s, c, msg, sizeof msg));
+      printf("  cell %lld (%s)%s%s\n", (long long)c, name, pass == 1 ? ": " : "", pass == 1 ? msg : "");
+      shown++;
+    }
+  }
+  if (s->damaged) {
+    printf("verify: %lld done cells checked, %lld damaged%s\n", (long long)done, (long long)s->ndamaged,
+           s->ndamaged ? " (run --resume to train them again):" : "");
+    for (int64_t c = 0; c < s->n; c++)
+      if (s->damaged[c]) {
+        cell_name(s->grid, c, name, sizeof name);
+        printf("  cell %lld (%s)\n", (long long)c, name);
+      }
+  }
+  return SSW_OK;
+}
+
+static void json_counts(const int64_t *k) {
+  printf("{");
+  for (int st = 0; st < KINDS; st++) printf("%s\"%s\": %lld", st ? ", " : "", ssw_status_name(st), (long long)k[st]);
+  printf("}");
+}
+
+static int print_json(summary_t *s, const char *path) {
+  printf("{\"file\": ");
+  ssw_json_string(stdout, path);
+  printf(", \"sweep\": ");
+  ssw_json_string(stdout, ssw_store_name(s->store));
+  printf(", \"ncells\": %lld, \"record_points\": %lld, \"done\": %lld,\n \"counts\": ", (long long)s->n,
+         (long long)ssw_store_k(s->store), (long long)(s->n - s->total[0]));
+  json_counts(s->total);
+  printf(",\n \"axes\": [");
+  for (int a = 0; a < s->grid->naxes; a++) {
+    const ssw_axis_t *ax = &s->grid->axes[a];
+    printf("%s\n  {\"name\": ", a ? "," : "");
+    ssw_json_string(stdout, ax->name);
+    printf(", \"values\": [");
+    for (int64_t v = 0; v < ax->count; v++) {
+      printf("%s", v ? ", " : "");
+      ssw_json_string(stdout, ax->labels[v]);
+    }
+    printf("], \"counts\": [");
+    for (int64_t v = 0; v < ax->count; v++) {
+      printf("%s", v ? ", " : "");
+      json_counts(&s->per_axis[a][v * KINDS]);
+    }
+    printf("]}");
+  }
+  printf("],\n \"pending\": [");
+  for (int64_t c = 0, k = 0; c < s->n; c++)
+    if (s->status[c] == SSW_STATUS_PENDING) printf("%s%lld", k++ ? ", " : "", (long long)c);
+  printf("],\n \"failed\": [");
+  char msg[SSW_MESSAGE_MAX];
+  for (int64_t c = 0, k = 0; c < s->n; c++) {
+    if (s->status[c] != SSW_STATUS_FAILED) continue;
+    SSW_TRY(failed_message(s, c, msg, sizeof msg));
+    printf("%s{\"index\": %lld, \"message\": ", k++ ? ", " : "", (long long)c);
+    ssw_json_string(stdout, msg);
+    printf("}");
+  }
+  printf("],\n \"verify\": ");
+  if (!s->damaged) {
+    printf("null}\n");
+    return SSW_OK;
+  }
+  printf("{\"checked\": %lld, \"damaged\": [", (long long)(s->n - s->total[0]));
+  for (int64_t c = 0, k = 0; c < s->n; c++)
+    if (s->damaged[c]) printf("%s%lld", k++ ? ", " : "", (long long)c);
+  printf("]}}\n");
+  return SSW_OK;
+}
+
+static void summary_free(summary_t *s) {
+  free(s->status);
+  free(s->damaged);
+  for (int a = 0; a < SSW_MAX_AXES; a++) free(s->per_axis[a]);
+  ssw_store_close(&s->store);
+}
+
+static int run(int argc, char **argv) {
+  const char *path = NULL, *v;
+  bool json = false, verify = false;
+  int list = 10;
+  for (int i = 1; i < argc; i++) {
+    int found = ssw_cli_option(&ssw_command_status, argc, argv, &i, "--list", &v);
+    if (found < 0) return SSW_EXIT_USAGE;
+    if (found) list = atoi(v);
+    else if (strcmp(argv[i], "--json") == 0) json = true;
+    else if (strcmp(argv[i], "--verify") == 0) verify = true;
+    else if (argv[i][0] == '-') return ssw_cli_usage_error(&ssw_command_status, "unknown option '%s'", argv[i]);
+    else if (path) return ssw_cli_usage_error(&ssw_command_status, "more than one file");
+    else path = argv[i];
+  }
+  if (!path) return ssw_cli_usage_error(&ssw_command_status, "no file given");
+  summary_t s = {0};
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors come back as codes with HDF5's text */
+  int rc = ssw_store_open_readonly(&s.store, path);
+  if (rc == SSW_OK) rc = summarize(&s, verify);
+  if (rc == SSW_OK) rc = json ? print_json(&s, path) : print_human(&s, path, list);
+  summary_free(&s);
+  if (rc != SSW_OK) {
+    ssw_cli_print_error("status");
+    return rc == SSW_ERR_INPUT ? SSW_EXIT_USAGE : SSW_EXIT_FAILED;
+  }
+  return s.ndamaged ? SSW_EXIT_FAILED : SSW_EXIT_OK;
+}
