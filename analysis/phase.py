@@ -24,6 +24,7 @@ from .select import check_axis, fmt_value, require_resolved, slice_at, slice_tit
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
 PANEL_IN = (4.0, 3.25)     # one panel's size in inches
 MARGIN_IN = (1.5, 2.0)     # colour bar + labels (w), title + legend (h), inches
+LEGEND_ROW_IN = 0.1875     # one legend line (8 pt text); 4 lines are part of MARGIN_IN[1]
 DPI = 100
 
 
@@ -133,9 +134,19 @@ def xr_full_like(da, value):
 
 # ---- drawing ------------------------------------------------------------------------------
 
-def figure_size(nrows: int, ncols: int) -> tuple:
-    """Figure size in inches for a grid of panels (the PNG is this times DPI, exactly)."""
-    return (ncols * PANEL_IN[0] + MARGIN_IN[0], nrows * PANEL_IN[1] + MARGIN_IN[1])
+def figure_size(nrows: int, ncols: int, legend_entries: int = 4) -> tuple:
+    """Figure size in inches for a grid of panels (the PNG is this times DPI, exactly).
+
+    The legend sits in a row below the panels, two entries per line when there are two or
+    more columns; lines beyond 4 make the figure taller.
+    """
+    lines = math.ceil(legend_entries / (2 if ncols > 1 else 1))
+    extra = max(0, lines - 4) * LEGEND_ROW_IN
+    return (ncols * PANEL_IN[0] + MARGIN_IN[0], nrows * PANEL_IN[1] + MARGIN_IN[1] + extra)
+
+
+def _legend_height(ncols: int, legend_entries: int) -> float:
+    return max(4, math.ceil(legend_entries / (2 if ncols > 1 else 1))) * LEGEND_ROW_IN
 
 
 def _grid_shape(npanels: int) -> tuple:
@@ -261,12 +272,14 @@ def _draw_panel(ax, panel, pd, metric, cmap, norm):
         jy, jx = np.nonzero(partial)
         ax.plot(cx[jx], cy[jy], ls="none", marker="o", ms=3, mfc="white", mec="black", mew=0.6)
     frac = np.ma.masked_invalid(panel["converged"].values.astype(float))
-    if min(frac.shape) >= 2 and frac.count() >= 4 and frac.min() < 0.5 < frac.max():
+    contour = bool(min(frac.shape) >= 2 and frac.count() >= 4 and frac.min() < 0.5 < frac.max())
+    if contour:
         cs = ax.contour(cx, cy, frac, levels=[0.5], colors="white", linewidths=1.8)
         for c in cs.collections:
             c.set_path_effects([pe.Stroke(linewidth=3.4, foreground="black"), pe.Normal()])
     _set_axis(ax, "x", panel[x], x)
     _set_axis(ax, "y", panel[y], y)
+    return contour
 
 
 def _single(color):
@@ -288,15 +301,19 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     facet = pd.attrs["facet"] or None
     panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
     nrows, ncols = _grid_shape(len(panels))
-    fig, axs = plt.subplots(nrows, ncols, figsize=figure_size(nrows, ncols), dpi=dpi,
-                            squeeze=False, layout="constrained")
+    entries = 4 + len(theory)   # at most: pending, partly pending, over, contour, theories
+    fig = plt.figure(figsize=figure_size(nrows, ncols, entries), dpi=dpi, layout="constrained")
+    # A last row across all columns holds the legend, so constrained layout makes room for it.
+    gs = fig.add_gridspec(nrows + 1, ncols,
+                          height_ratios=[PANEL_IN[1]] * nrows + [_legend_height(ncols, entries)])
+    axs = np.array([[fig.add_subplot(gs[r, c]) for c in range(ncols)] for r in range(nrows)])
     cmap = plt.get_cmap("viridis").with_extremes(over="#7a0019")
     norm = _norm(metric, pd["value"].values.astype(float))
     conds = [_theory_condition(t, pd) for t in theory]
     colors = ["#ff3b30", "#ff9500", "#ff2d9b", "#00c7ff", "#ffffff"]
-    theory_labels = {}
-    for i, (ax, panel) in enumerate(zip(axs.flat, panels)):
-        _draw_panel(ax, panel, pd, metric, cmap, norm)
+    theory_labels, contour = {}, False
+    for ax, panel in zip(axs.flat, panels):
+        contour |= _draw_panel(ax, panel, pd, metric, cmap, norm)
         for j, cond in enumerate(conds):
             theory_labels[j] = _draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
         if facet:
@@ -311,20 +328,30 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     title = f"{pd.attrs.get('sweep', {}).get('name', '')}: {metric.label}".lstrip(": ")
     sub = ", ".join(s for s in (pd.attrs.get("slice", ""), f"{seeds} seed{'s' * (seeds != 1)}") if s)
     fig.suptitle(f"{title}\n{sub}", fontsize=11)
-    handles = [Patch(facecolor=PENDING_GREY, edgecolor="0.4", label="pending (no seed finished)")]
+    handles = []
+    if (pd["n_done"] == 0).any():
+        handles.append(Patch(facecolor=PENDING_GREY, edgecolor="0.4", label="pending (no seed finished)"))
     if ((pd["n_done"] > 0) & (pd["n_done"] < pd["n_seeds"])).any():
         handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec="black",
                               label="some seeds pending"))
     if over:
         handles.append(Patch(facecolor=cmap.get_over(), label=f"median: {metric.over_label}"))
-    handles.append(Line2D([], [], color="white", lw=1.8,
-                          path_effects=[_stroke(), _normal()], label="50% of seeds converged"))
+    if contour:
+        handles.append(Line2D([], [], color="white", lw=1.8,
+                              path_effects=[_stroke(), _normal()], label="50% of seeds converged"))
     for j, text in theory_labels.items():
         handles.append(Line2D([], [], color=colors[j % len(colors)], lw=2, ls="--", label=text))
-    leg_ax = axs.flat[len(panels) - 1] if facet is None else axs[-1, 0]
-    leg_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2 if ncols > 1 else 1,
-                  fontsize=8, frameon=False, borderaxespad=0.0)
+    leg_ax = fig.add_subplot(gs[nrows, :], label="legend")
+    leg_ax.axis("off")
+    leg_ax.legend(handles=handles, loc="upper center", ncol=2 if ncols > 1 else 1, fontsize=8, frameon=False,
+                  borderaxespad=0.0)
     return fig
+
+
+def legend_texts(fig) -> list:
+    """The legend's entries of a figure made by plot_phase."""
+    leg = [a for a in fig.axes if a.get_label() == "legend"][0].get_legend()
+    return [t.get_text() for t in leg.get_texts()]
 
 
 def _stroke():
@@ -340,32 +367,26 @@ def _normal():
 
 
 def _theory_condition(spec: str, pd):
+    """'NAME' as published, or 'NAME:fit' with C fitted to this diagram's 50% boundary."""
     name, _, mode = spec.partition(":")
     cond = theory_mod.get(name)
     if mode == "":
         return cond
     if mode != "fit":
         raise AnalysisError(f"--theory {spec}: write NAME or NAME:fit")
-    x, y = pd.attrs["x"], pd.attrs["y"]
-    frac = pd["converged"]
-    # The condition's variables on the cells: plotted axes from the coordinates, others from
-    # the slice or the sweep.
-    X, Y = np.meshgrid(pd[x].values.astype(float), pd[y].values.astype(float))
-    panels = [pd.isel({pd.attrs['facet']: i}) for i in range(pd.sizes[pd.attrs['facet']])] if pd.attrs["facet"] else [pd]
-    ws, fs, vs = [], [], []
+    x, y, facet = pd.attrs["x"], pd.attrs["y"], pd.attrs["facet"]
+    X, Y = np.meshgrid(pd[x].values.astype(float), pd[y].values.astype(float))  # (y, x) cells
+    panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
+    width, frac, var = [], [], {k: [] for k in cond.variables}
     for panel in panels:
         values = _theory_values(pd, panel, cond, X, Y)
-        w = np.broadcast_to(np.asarray(values["width"], float), X.shape)
-        ws.append(w)
-        fs.append(panel["converged"].values.astype(float))
-        vs.append({k: np.broadcast_to(np.asarray(values[k], float), X.shape) if k != "target_breakpoints"
-                   else values[k] for k in cond.variables})
-    del frac
-    w = np.concatenate([a.ravel() for a in ws])
-    f = np.concatenate([a.ravel() for a in fs])
-    var = {k: (np.concatenate([v[k].ravel() for v in vs]) if k != "target_breakpoints" else vs[0][k])
-           for k in cond.variables}
-    c = theory_mod.fit_constant(cond, w, f, **var)
+        width.append(np.broadcast_to(np.asarray(values["width"], float), X.shape).ravel())
+        frac.append(panel["converged"].values.astype(float).ravel())
+        for k in cond.variables:
+            var[k].append(values[k])
+    args = {k: (np.concatenate([np.broadcast_to(np.asarray(v, float), X.shape).ravel() for v in vs])
+                if k != "target_breakpoints" else vs[0]) for k, vs in var.items()}
+    c = theory_mod.fit_constant(cond, np.concatenate(width), np.concatenate(frac), **args)
     return cond.with_constant(c, "fitted")
 
 

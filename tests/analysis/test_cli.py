@@ -21,7 +21,8 @@ def cli(module, *args):
     (["--at", "lr=0.5"], (550, 525)),                      # one panel: 5.5 x 5.25 in at 100 dpi
     (["--facet", "lr"], (950, 525)),                       # 1 x 2 panels: 9.5 x 5.25 in
     (["--at", "lr=0.5", "--dpi", "40"], (220, 210)),
-    (["--at", "lr=0.5", "--metric", "iters_to_tol", "--theory", "counting"], (550, 525)),
+    # 5 legend lines in one column: one more line of 0.1875 in -> 5.4375 in
+    (["--at", "lr=0.5", "--metric", "iters_to_tol", "--theory", "counting"], (550, 543)),
 ])
 def test_phase_writes_png_of_expected_size(files, tmp_path, extra, size):
     out = tmp_path / "phase.png"

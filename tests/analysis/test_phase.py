@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis.load import AnalysisError, load  # noqa: E402
-from analysis.phase import PENDING_GREY, phase, phase_data  # noqa: E402
+from analysis.phase import PENDING_GREY, legend_texts, phase, phase_data  # noqa: E402
 
 
 def counts_from_file(path, lr_index):
@@ -82,7 +82,7 @@ def test_pending_cells_are_grey_and_finished_ones_coloured(files):
     # width 16, n 8 converged on every seed: the top of viridis (yellow)
     assert float(pd["value"].sel(width=16, n=8)) == 1.0
     np.testing.assert_allclose(pixel(fig, ax, 16, 8), plt.get_cmap("viridis")(1.0)[:3], atol=0.02)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = legend_texts(fig)
     assert "pending (no seed finished)" in labels and "some seeds pending" in labels
     assert "50% of seeds converged" in labels
     plt.close(fig)
@@ -99,7 +99,7 @@ def test_all_pending_file_plots(files, tmp_path):
 
 def test_colorbar_names_metric_and_units(files):
     fig, _ = phase(files["full"], "width", "n", at={"lr": "0.5"}, metric="final_loss")
-    cbar_ax = fig.axes[-1]
+    cbar_ax = [a for a in fig.axes if a.get_label() == "<colorbar>"][0]
     assert "median final loss" in cbar_ax.get_ylabel() and "(1/2n)" in cbar_ax.get_ylabel()
     assert cbar_ax.get_yscale() == "log"
     plt.close(fig)

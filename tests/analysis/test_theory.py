@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import theory  # noqa: E402
 from analysis.load import AnalysisError  # noqa: E402
-from analysis.phase import phase  # noqa: E402
+from analysis.phase import legend_texts, phase  # noqa: E402
 
 
 @pytest.mark.parametrize("name, values, width", [
@@ -81,14 +81,14 @@ def test_overlay_draws_the_formula(files):
     assert paths, "theory line not drawn"
     v = np.concatenate(paths)
     np.testing.assert_allclose(v[:, 0] * 4 / v[:, 1], 1.0, rtol=0.03)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = legend_texts(fig)
     assert any(s.startswith("m·d = n") and "C=1, exact" in s for s in labels)
     plt.close(fig)
 
 
 def test_overlay_fit_and_out_of_range(files):
     fig, _ = phase(files["full"], "width", "n", at={"lr": "0.5"}, theory=["du2019", "counting_outer:fit"])
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = legend_texts(fig)
     assert any("Du et al." in s and "holds nowhere shown" in s for s in labels)
     assert any("m = n (outer layer only)" in s and "fitted" in s for s in labels)
     plt.close(fig)
