@@ -368,22 +368,22 @@ int ssw_params_check(const ssw_params_t *p, const char **bad_key) {
                (long long)p->max_iters);
   if (p->target == SSW_TARGET_PIECEWISE_CONSTANT) {
     if (p->dim != 1)
-      return BAD("dim", "key 'dim': target piecewise_constant needs dim = 1 (got %lld)", (long long)p->dim);
+      return BAD("dim", "key 'dim': target piecewise_constant needs dim = 1 (got %lld) — set dim: 1 or choose another target", (long long)p->dim);
     if (p->n_values != p->n_breakpoints + 1)
       return BAD("target_values", "key 'target_values': %d values for %d breakpoints — give one more value "
                                   "than breakpoints", p->n_values, p->n_breakpoints);
     for (int i = 1; i < p->n_breakpoints; i++)
       if (!(p->target_breakpoints[i] > p->target_breakpoints[i - 1]))
-        return BAD("target_breakpoints", "key 'target_breakpoints': breakpoints must increase (item %d)", i);
+        return BAD("target_breakpoints", "key 'target_breakpoints': breakpoints must increase (item %d) — list them in increasing order", i);
   }
   if (p->bias_init == SSW_BIAS_INIT_UNIFORM_POSITIONS && p->dim != 1)
     return BAD("bias_init", "key 'bias_init': uniform_positions is the position model of dim = 1 (got "
-                            "dim = %lld)", (long long)p->dim);
+                            "dim = %lld) — set dim: 1 or bias_init: gaussian", (long long)p->dim);
   if (p->train == 0)
     return BAD("train", "key 'train': no group is trained — name at least one of inner, bias, outer");
   if (!(isfinite(p->output_scale) && p->output_scale > 0))
-    return BAD("output_scale", "key 'output_scale': must be finite and > 0 (got %g)", p->output_scale);
+    return BAD("output_scale", "key 'output_scale': must be finite and > 0 (got %g) — give a positive scale such as 1/sqrt(width)", p->output_scale);
   if (!(isfinite(p->inner_init_std) && p->inner_init_std >= 0))
-    return BAD("inner_init_std", "key 'inner_init_std': must be finite and >= 0 (got %g)", p->inner_init_std);
+    return BAD("inner_init_std", "key 'inner_init_std': must be finite and >= 0 (got %g) — give a scale >= 0 such as 1/sqrt(dim)", p->inner_init_std);
   return SSW_OK;
 }

@@ -238,7 +238,7 @@ static int apply_override(loader_t *ld, int index, const char *arg) {
   SSW_REQUIRE(ld->ndocs < MAX_OVERRIDE_DOCS, SSW_ERR_INPUT, "too many --set options (at most %d)",
               MAX_OVERRIDE_DOCS);
   ssw_yaml_node_t *doc = NULL;
-  SSW_TRY(ssw_yaml_parse(&doc, "--set", eq + 1, strlen(eq + 1), index + 1, (int)(eq + 1 - arg)));
+  SSW_TRY(ssw_yaml_parse(&doc, "--set", eq + 1, strlen(eq + 1), index + 1, (int)(eq + 1 - arg), key));
   if (!doc) return ssw_error_at_fmt(loc, key, "no value after '=' — write --set %s=VALUE", key);
   ld->docs[ld->ndocs++] = doc;
   setting_t set = {.node = doc, .loc = loc};
@@ -794,7 +794,7 @@ static int load(loader_t *ld, const char *text, size_t len, const char *const *o
   if (memchr(text, '\0', len))
     return ssw_error_at_fmt(top, NULL, "the file holds NUL bytes: it is not a YAML text file — give a sweep file");
   ssw_yaml_node_t *root = NULL;
-  SSW_TRY(ssw_yaml_parse(&root, sw->path, text, len, 0, 0));
+  SSW_TRY(ssw_yaml_parse(&root, sw->path, text, len, 0, 0, NULL));
   if (root) ld->docs[ld->ndocs++] = root;
   if (!root || is_empty_scalar(root))
     return ssw_error_at_fmt(top, NULL, "the file is empty — a sweep has sections model, data, init, train and "

@@ -35,9 +35,10 @@ typedef struct ssw_yaml_node {
 
 /* Parse one YAML document from text. An empty document gives *root = NULL. On a syntax error:
  * SSW_ERR_INPUT, "FILE:LINE:COL: [key 'k': ]YAML syntax error: ... — ..." (k the last mapping
- * key before the error). line_offset/col_offset shift reported positions (for --set). */
+ * key before the error, or key if none). line_override (> 0) and col_offset place reported
+ * positions in a --set argument. */
 int ssw_yaml_parse(ssw_yaml_node_t **root, const char *file, const char *text, size_t len,
-                   int line_override, int col_offset);
+                   int line_override, int col_offset, const char *key);
 void ssw_yaml_destroy(ssw_yaml_node_t **node);
 
 /* Re-set the current error message as "FILE:LINE:COL: key 'key': <message>", removing a

@@ -158,9 +158,10 @@ static int read_document(reader_t *rd, ssw_yaml_node_t **root) {
 }
 
 int ssw_yaml_parse(ssw_yaml_node_t **root, const char *file, const char *text, size_t len,
-                   int line_override, int col_offset) {
+                   int line_override, int col_offset, const char *key) {
   *root = NULL;
   reader_t rd = {.file = file, .line_override = line_override, .col_offset = col_offset};
+  if (key) snprintf(rd.last_key, sizeof rd.last_key, "%s", key);
   SSW_REQUIRE(yaml_parser_initialize(&rd.parser), SSW_ERR_NOMEM, "out of memory starting the YAML parser");
   yaml_parser_set_input_string(&rd.parser, (const unsigned char *)text, len);
   int rc = read_document(&rd, root);

@@ -1,0 +1,262 @@
+"""The command line on good and bad sweep files (suite cli).
+
+usage: test_cli.py SHALLOWSWEEP CELL_CORE   (meson passes both executables)
+
+Bad files: a table of sweep texts, each with the exit code and the FILE:LINE and key its one
+error line must name. Good files: the canonical round trip of every sweeps/*.yaml, --set
+winning over the file, `cell --json` equal to the core's own result, and `cell --dump` read
+back with h5py holding the data and initial weights the core trained from.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SSW = CELL_CORE = None
+SOURCE = os.environ.get("SSW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# (name, file text, --set list, exit code, line, key); line None: the message names the file
+# only; key None: no key to name (the file as a whole).
+BAD = [
+    ("unknown key", "model:\n  widht: 64\n", [], 2, 2, "widht"),
+    ("unknown section", "modle:\n  width: 64\n", [], 2, 1, "modle"),
+    ("unknown grid name", "grid:\n  widht: [1, 2]\n", [], 2, 2, "widht"),
+    ("not a number", "model:\n  width: abc\n", [], 2, 2, "width"),
+    ("not an integer", "model:\n  width: 1.5\n", [], 2, 2, "width"),
+    ("not a boolean", "model:\n  bias: maybe\n", [], 2, 2, "bias"),
+    ("not an activation", "model:\n  activation: 3\n", [], 2, 2, "activation"),
+    ("section not a mapping", "model: [1, 2]\n", [], 2, 1, "model"),
+    ("list in a section", "model:\n  width: [16, 32]\n", [], 2, 2, "width"),
+    ("unknown group", "train:\n  train: [inner, wings]\n", [], 2, 2, "train"),
+    ("width < 1", "model:\n  width: 0\n", [], 2, 2, "width"),
+    ("n < 1", "data:\n  n: 0\n", [], 2, 2, "n"),
+    ("lr = 0", "train:\n  lr: 0\n", [], 2, 2, "lr"),
+    ("lr < 0", "train:\n  lr: -1\n", [], 2, 2, "lr"),
+    ("tol < 0", "train:\n  tol: -1e-3\n", [], 2, 2, "tol"),
+    ("tol_rel > 1", "train:\n  tol_rel: 2\n", [], 2, 2, "tol_rel"),
+    ("diverge_factor = 1", "train:\n  diverge_factor: 1\n", [], 2, 2, "diverge_factor"),
+    ("output_scale = 0", "model:\n  output_scale: 0\n", [], 2, 2, "output_scale"),
+    ("record_points > max_iters + 1", "train:\n  max_iters: 10\n  record_points: 50\n", [], 2, 3, "record_points"),
+    ("record_points default too many", "train:\n  max_iters: 10\n", [], 2, 2, "record_points"),
+    ("odd width, symmetric_init", "model:\n  width: 5\ninit:\n  symmetric_init: true\n", [], 2, 2, "width"),
+    ("odd width on an axis", "init:\n  symmetric_init: true\ngrid:\n  width: [4, 5]\n", [], 2, 4, "width"),
+    ("batch_size > n", "data:\n  n: 10\ntrain:\n  batch_size: 20\n", [], 2, 4, "batch_size"),
+    ("batch_size > n in a cell", "train:\n  batch_size: 32\ngrid:\n  n: [8, 64]\n", [], 2, 2, "batch_size"),
+    ("duplicates after rounding", "grid:\n  width: {geom: [2, 5], num: 6}\n", [], 2, 2, "width"),
+    ("duplicate values", "grid:\n  n: [8, 16, 8]\n", [], 2, 2, "n"),
+    ("empty axis", "grid:\n  width: []\n", [], 2, 2, "width"),
+    ("axis on a list key", "grid:\n  train: [inner]\n", [], 2, 2, "train"),
+    ("axis on max_iters", "grid:\n  max_iters: [10, 20]\n", [], 2, 2, "max_iters"),
+    ("axis of one scalar", "grid:\n  width: 64\n", [], 2, 2, "width"),
+    ("key twice in a section", "model:\n  width: 4\n  width: 8\n", [], 2, 3, "width"),
+    ("key in a section and the grid", "model:\n  width: 4\ngrid:\n  width: [8, 16]\n", [], 2, 4, "width"),
+    ("section twice", "model:\n  width: 4\nmodel:\n  bias: true\n", [], 2, 3, "model"),
+    ("YAML: unclosed list", "model:\n  width: [1, 2\ndata:\n  n: 3\n", [], 2, 3, "width"),
+    ("YAML: bad indentation", "model:\n  width: 4\n dim: 3\n", [], 2, 3, "width"),
+    ("YAML: tab indentation", "model:\n\twidth: 4\n", [], 2, 2, "model"),
+    ("YAML: alias", "model: &m {width: 4}\ndata: *m\n", [], 2, 2, "data"),
+    ("YAML: two documents", "model: {width: 4}\n---\nmodel: {width: 8}\n", [], 2, 2, None),
+    ("not YAML: NUL bytes", "model:\x00\x01\x02", [], 2, 1, None),
+    ("not YAML: bad UTF-8", "model: \xff\xfe\n", [], 2, 1, None),
+    ("not a sweep: a list", "- width\n- n\n", [], 2, 1, None),
+    ("not a sweep: a scalar", "hello world\n", [], 2, 1, None),
+    ("empty file", "", [], 2, 1, None),
+    ("more than 1e9 cells", "grid:\n  width: {lin: [1, 1000], num: 1000}\n  n: {lin: [1, 1000], num: 1000}\n"
+     "  dim: {lin: [1, 1000], num: 1000}\n  seeds: 2\n", [], 2, 2, "width"),
+    ("expression malformed", "train:\n  lr: \"1/(\"\n", [], 2, 2, "lr"),
+    ("expression unknown name", "train:\n  lr: 0.5*widht\n", [], 2, 2, "lr"),
+    ("expression cycle", "train:\n  lr: rate_ratio\n  rate_ratio: 2*lr\n", [], 2, 2, "lr"),
+    ("expression self cycle", "train:\n  lr: 2*lr\n", [], 2, 2, "lr"),
+    ("expression not finite", "train:\n  lr: log(0)\n", [], 2, 2, "lr"),
+    ("expression not finite in a cell", "train:\n  lr: 1/(width-8)\ngrid:\n  width: [8, 16]\n", [], 2, 2, "lr"),
+    ("expression out of range in a cell", "train:\n  lr: 1-width/8\ngrid:\n  width: [4, 16]\n", [], 2, 2, "lr"),
+    ("expression of an enum", "train:\n  lr: activation\n", [], 2, 2, "lr"),
+    ("expression on record_points", "train:\n  record_points: max_iters/2\n", [], 2, 2, "record_points"),
+    ("key in the wrong section", "model:\n  lr: 0.5\n", [], 2, 2, "lr"),
+    ("key at the top level", "width: 64\n", [], 2, 1, "width"),
+    ("seeds: 0", "grid:\n  seeds: 0\n", [], 2, 2, "seeds"),
+    ("seeds: 2.5", "grid:\n  seeds: 2.5\n", [], 2, 2, "seeds"),
+    ("seed axis twice", "grid:\n  seeds: 3\n  seed: [1, 2]\n", [], 2, 3, "seed"),
+    ("geom through zero", "grid:\n  init_scale: {geom: [0, 10], num: 3}\n", [], 2, 2, "init_scale"),
+    ("range without num", "grid:\n  width: {geom: [1, 10]}\n", [], 2, 2, "width"),
+    ("range with an unknown word", "grid:\n  width: {log: [1, 10], num: 3}\n", [], 2, 2, "width"),
+    ("range on an enum", "grid:\n  activation: {geom: [1, 2], num: 2}\n", [], 2, 2, "activation"),
+    ("enum axis with a bad value", "grid:\n  activation: [relu, relux]\n", [], 2, 2, "activation"),
+    ("piecewise_constant in 2 dims", "data:\n  dim: 2\n  target: piecewise_constant\n", [], 2, 2, "dim"),
+    ("--set unknown key", "model:\n  width: 4\n", ["wdth=3"], 2, ("--set", 1), "wdth"),
+    ("--set bad expression", "model:\n  width: 4\n", ["lr=abc("], 2, ("--set", 1), "lr"),
+    ("--set out of range (2nd)", "model:\n  width: 4\n", ["n=4", "width=-1"], 2, ("--set", 2), "width"),
+    ("--set without =", "model:\n  width: 4\n", ["width"], 2, ("--set", 1), None),
+    ("--set bad YAML", "model:\n  width: 4\n", ["width=[16"], 2, ("--set", 1), "width"),
+]
+
+
+def run(*args, **kw):
+    return subprocess.run([SSW] + [str(a) for a in args], capture_output=True, text=True, **kw)
+
+
+class BadFiles(unittest.TestCase):
+    def test_table(self):
+        self.assertGreaterEqual(len(BAD), 40)
+        failures = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (name, text, sets, code, line, key) in enumerate(BAD):
+                path = os.path.join(tmp, f"bad{i:02d}.yaml")
+                with open(path, "wb") as f:
+                    f.write(text.encode("latin-1"))
+                args = ["validate", path] + [a for s in sets for a in ("--set", s)]
+                r = run(*args)
+                where = f"{line[0]}:{line[1]}" if isinstance(line, tuple) else f"{re.escape(path)}:{line}"
+                pattern = f"^{where}:\\d+: " + (f"key '{re.escape(key)}': " if key else "") + ".+ — .+$"
+                err = r.stderr.rstrip("\n")
+                if r.returncode != code or "\n" in err or not re.match(pattern, err):
+                    failures.append(f"{name}: exit {r.returncode} (want {code}), stderr {err!r}, want /{pattern}/")
+        if failures:
+            self.fail(f"{len(failures)} of {len(BAD)} bad files misreported:\n" + "\n".join(failures))
+
+    def test_unreadable(self):
+        r = run("validate", "/nonexistent/sweep.yaml")
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, r"^/nonexistent/sweep.yaml: cannot open .+ — .+")
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run("validate", tmp)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(tmp, r.stderr)
+
+    def test_command_line(self):
+        quick = os.path.join(SOURCE, "sweeps", "quickstart.yaml")
+        for args in (["nope"], ["validate"], ["validate", quick, "--bogus"], ["cell", quick, "--at"],
+                     ["cell", quick, "--at", "width=3,n=8,seed=0"], ["cell", quick], ["plan", quick, quick]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, f"{args}: {r.stderr}")
+            self.assertEqual(r.stderr.count("\n"), 1, f"{args}: {r.stderr}")
+        r = run()
+        self.assertEqual(r.returncode, 2)
+
+
+class Help(unittest.TestCase):
+    def test_help(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        for cmd in ("validate", "plan", "cell"):
+            self.assertIn(cmd, r.stdout)
+            h = run(cmd, "--help")
+            self.assertEqual(h.returncode, 0)
+            self.assertIn(f"usage: shallowsweep {cmd}", h.stdout)
+            self.assertIn("--set", h.stdout)
+        v = run("--version")
+        self.assertEqual(v.returncode, 0)
+        self.assertRegex(v.stdout, r"^shallowsweep \d+\.\d+\.\d+")
+
+
+class GoodFiles(unittest.TestCase):
+    def sweeps(self):
+        d = os.path.join(SOURCE, "sweeps")
+        return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".yaml"))
+
+    def test_examples_validate_and_plan(self):
+        self.assertGreaterEqual(len(self.sweeps()), 5)
+        for path in self.sweeps():
+            for cmd in ("validate", "plan"):
+                r = run(cmd, path)
+                self.assertEqual(r.returncode, 0, f"{cmd} {path}: {r.stderr}")
+
+    def test_canonical_round_trip(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in self.sweeps():
+                first = run("validate", path, "--canonical", check=True).stdout
+                again = os.path.join(tmp, "canonical.yaml")
+                with open(again, "w") as f:
+                    f.write(first)
+                second = run("validate", again, "--canonical", check=True).stdout
+                self.assertEqual(first, second, path)
+
+    def test_set_wins(self):
+        quick = os.path.join(SOURCE, "sweeps", "quickstart.yaml")
+        r = run("validate", quick, "--canonical", "--set", "lr=0.25", "--set", "width=[6, 10]",
+                "--set", "n=12", "--set", "seeds=2", "--set", "train.max_iters=500", check=True).stdout
+        self.assertIn("  lr: 0.25\n", r)
+        self.assertIn("  n: 12\n", r)
+        self.assertIn("  max_iters: 500\n", r)
+        self.assertIn("  width: [6, 10]\n", r)
+        self.assertIn("  seeds: 2\n", r)
+        self.assertNotIn("  n: [", r)
+        j = json.loads(run("cell", quick, "--at", "width=10,seed=1", "--json", "--set", "lr=0.25",
+                           "--set", "width=[6, 10]", "--set", "n=12", "--set", "seeds=2",
+                           "--set", "max_iters=500", check=True).stdout)
+        self.assertEqual(j["params"]["lr"], "0.25")
+        self.assertEqual(j["params"]["width"], "10")
+        self.assertEqual(j["params"]["n"], "12")
+        self.assertEqual(j["params"]["seed"], "1")
+        self.assertEqual(j["coords"], {"width": 10, "seed": 1})
+
+
+class Cell(unittest.TestCase):
+    SWEEP = ("name: cell-test\nmodel: {activation: relu, bias: true}\n"
+             "data: {dim: 3, test_n: 20}\ninit: {bias_init_std: 0.1}\n"
+             "train: {lr: 0.5, max_iters: 300, record_points: 12, ntk_eigs: true}\n"
+             "grid:\n  width: [8, 32]\n  n: [10, 40]\n  seeds: 2\n")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.tmp.name, "cell.yaml")
+        with open(self.path, "w") as f:
+            f.write(self.SWEEP)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_json_equals_core(self):
+        for at in ("width=8,n=40,seed=1", "width=32,n=10,seed=0"):
+            mine = json.loads(run("cell", self.path, "--at", at, "--json", check=True).stdout)
+            core = json.loads(subprocess.run([CELL_CORE, self.path, at], capture_output=True, text=True,
+                                             check=True).stdout)
+            for key in ("index", "status", "iters", "iters_to_tol", "init_loss", "final_loss", "ntk_min",
+                        "ntk_max", "steps", "series"):
+                self.assertEqual(mine[key], core[key], f"{at}: {key}")
+            self.assertEqual(set(mine["series"]), {"loss", "grad_norm", "inner_dist", "outer_dist",
+                                                   "pattern_change", "test_loss"})
+            self.assertEqual(mine["params"]["ntk_eigs"], "true")
+
+    def test_human_output(self):
+        r = run("cell", self.path, "--at", "width=8,n=40,seed=1", check=True)
+        self.assertRegex(r.stdout, r"cell \d+ of 8: width=8, n=40, seed=1\nverdict +\w+")
+
+    def test_dump(self):
+        import h5py
+        import numpy as np
+        out = os.path.join(self.tmp.name, "c.h5")
+        j = json.loads(run("cell", self.path, "--at", "width=8,n=40,seed=1", "--json", "--dump", out,
+                           check=True).stdout)
+        with h5py.File(out, "r") as f:
+            X, y, W0, b0, a0 = (f[k][()] for k in ("X", "y", "W0", "b0", "a0"))
+            self.assertEqual(X.shape, (40, 3))
+            self.assertEqual(y.shape, (40,))
+            self.assertEqual(W0.shape, (8, 3))
+            self.assertEqual(b0.shape, (8,))
+            self.assertEqual(a0.shape, (8,))
+            self.assertEqual(f["X_test"].shape, (20, 3))
+            self.assertEqual(list(f["steps"][()]), j["steps"])
+            for name, values in j["series"].items():
+                got = f["series"][name][()]
+                want = np.array([np.nan if v is None else v for v in values])
+                np.testing.assert_array_equal(got, want, err_msg=name)
+            self.assertEqual(f["result"].attrs["init_loss"], j["init_loss"])
+            self.assertEqual(f["params"].attrs["width"], 8)
+            self.assertIn("cell-test", f.attrs["sweep_canonical"].decode() if isinstance(
+                f.attrs["sweep_canonical"], bytes) else f.attrs["sweep_canonical"])
+            # The loss at step 0 from what the dump holds: f(x) = s * sum_j a_j relu(<w_j, x> + b_j).
+            s = float(f["params"].attrs["output_scale"])
+            self.assertEqual(s, 1 / np.sqrt(8))
+            pred = s * np.maximum(X @ W0.T + b0, 0.0) @ a0
+            loss0 = 0.5 * np.mean((pred - y) ** 2)
+            rel = abs(loss0 - j["init_loss"]) / j["init_loss"]
+            self.assertLess(rel, 1e-12, f"L0 from the dump {loss0!r} vs the cell's {j['init_loss']!r}")
+
+
+if __name__ == "__main__":
+    SSW, CELL_CORE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])
