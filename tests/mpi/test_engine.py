@@ -172,8 +172,12 @@ def test_sigterm_mid_cell_exits_75_then_resume_completes(slow_clean, tmp_path):
 
 def test_sigterm_to_every_rank_under_mpirun(tmp_path):
     out = tmp_path / "s.h5"
-    p = subprocess.Popen(cmd(SLOW, out, 3), env=ENV, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(2.0)  # mpirun start-up, then some cells
+    p = subprocess.Popen(cmd(SLOW, out, 3, "--set", "max_iters=12000"), env=ENV, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    deadline = time.time() + 20
+    while not out.exists() and time.time() < deadline:  # mpirun start-up, creation
+        time.sleep(0.05)
+    time.sleep(0.5)  # mid-cell: cells take about 0.4 s here
     kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
     t0 = time.time()
     for k in kids:  # as SLURM does: every task gets the signal
