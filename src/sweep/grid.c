@@ -99,6 +99,32 @@ static int check_value(const ssw_param_key_t *k, double v) {
   return SSW_OK;
 }
 
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The first two items (i < j) of values (count) with equal values, by sorting a copy:
+ * O(count log count), so that long axes load fast. False if all differ. */
+static int find_duplicate(const double *values, int64_t count, int64_t *first, int64_t *second, bool *found) {
+  double *sorted;
+  *found = false;
+  SSW_ALLOC(sorted, count);
+  memcpy(sorted, values, (size_t)count * sizeof *sorted);
+  qsort(sorted, (size_t)count, sizeof *sorted, compare_doubles);
+  double dup = 0;
+  for (int64_t i = 1; i < count && !*found; i++)
+    if (sorted[i] == sorted[i - 1]) *found = true, dup = sorted[i];
+  free(sorted);
+  *first = *second = -1;
+  for (int64_t i = 0; *found && i < count; i++)
+    if (values[i] == dup) {
+      if (*first < 0) *first = i;
+      else if (*second < 0) *second = i;
+    }
+  return SSW_OK;
+}
+
 int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64_t *bad_item) {
   const ssw_param_key_t *k = axis->key;
   *bad_item = -1;
@@ -115,16 +141,17 @@ int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64
     if (k->type == SSW_KEY_INT) v = round(v); /* integer keys are rounded, then checked */
     int rc = check_value(k, v);
     if (rc != SSW_OK) return *bad_item = i, rc;
-    for (int64_t j = 0; j < i; j++)
-      if (axis->values[j] == v) {
-        *bad_item = i;
-        return SSW_ERROR(SSW_ERR_INPUT, "key '%s': value %.17g appears twice on the axis (items %lld and "
-                         "%lld%s) — remove the duplicate or use fewer points", axis->name, v,
-                         (long long)j + 1, (long long)i + 1,
-                         k->type == SSW_KEY_INT ? ", after rounding to integers" : "");
-      }
     axis->values[i] = v;
     SSW_TRY(make_label(k, v, &axis->labels[i]));
+  }
+  int64_t i, j;
+  bool dup;
+  SSW_TRY(find_duplicate(axis->values, count, &i, &j, &dup));
+  if (dup) {
+    *bad_item = j;
+    return SSW_ERROR(SSW_ERR_INPUT, "key '%s': value %s appears twice on the axis (items %lld and %lld%s) — "
+                     "remove the duplicate or use fewer points", axis->name, axis->labels[j], (long long)i + 1,
+                     (long long)j + 1, k->type == SSW_KEY_INT ? ", after rounding to integers" : "");
   }
   return SSW_OK;
 }

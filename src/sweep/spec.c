@@ -491,6 +491,18 @@ static int build_axis(ssw_sweep_t *sw, const axis_entry_t *e, int a) {
   return rc;
 }
 
+/* Checked after every axis, so that a huge grid is refused before more memory goes to it. */
+static int check_cell_count(ssw_sweep_t *sw) {
+  ssw_grid_t *g = &sw->grid;
+  double cells = 1;
+  for (int a = 0; a < g->naxes; a++) cells *= (double)g->axes[a].count;
+  if (cells > SSW_MAX_CELLS)
+    return ssw_error_at_fmt(sw->axis_loc[0], g->axes[0].name, "the grid has %.4g cells or more, more than "
+                            "%.0e — use fewer values per axis or split the sweep", cells, SSW_MAX_CELLS);
+  g->ncells = (int64_t)cells;
+  return SSW_OK;
+}
+
 static int build_axes(loader_t *ld) {
   ssw_sweep_t *sw = ld->sw;
   ssw_grid_t *g = &sw->grid;
@@ -499,6 +511,7 @@ static int build_axes(loader_t *ld) {
     const char *nm = ld->axes[i].name;
     if (strcmp(nm, "seeds") != 0 && strcmp(nm, "seed") != 0) {
       SSW_TRY(build_axis(sw, &ld->axes[i], g->naxes++));
+      SSW_TRY(check_cell_count(sw));
       continue;
     }
     if (seed_entry >= 0)
@@ -510,12 +523,7 @@ static int build_axes(loader_t *ld) {
   static const ssw_yaml_node_t one = {.kind = SSW_YAML_SCALAR, .text = "1", .plain = true};
   axis_entry_t dflt = {.name = "seeds", .set = {.node = &one, .loc = no_loc(sw)}};
   SSW_TRY(build_axis(sw, seed_entry >= 0 ? &ld->axes[seed_entry] : &dflt, g->naxes++));
-  double cells = 1;
-  for (int a = 0; a < g->naxes; a++) cells *= (double)g->axes[a].count;
-  if (cells > SSW_MAX_CELLS)
-    return ssw_error_at_fmt(sw->axis_loc[0], g->axes[0].name, "the grid has %.4g cells, more than %.0e — "
-                            "use fewer values per axis or split the sweep", cells, SSW_MAX_CELLS);
-  g->ncells = (int64_t)cells;
+  SSW_TRY(check_cell_count(sw));
   return SSW_OK;
 }
 

@@ -12,7 +12,7 @@
 
 enum {
   SSW_YAML_MAX_DEPTH = 16,           /* nesting of YAML collections we accept */
-  SSW_AXIS_MAX_VALUES = 1000000,     /* values of one axis */
+  SSW_AXIS_MAX_VALUES = 100000,      /* values of one axis */
 };
 #define SSW_MAX_CELLS 1e9            /* cells of one sweep (DESIGN §3 / issue 4) */
 
