@@ -551,9 +551,9 @@ static int check_name(ssw_sweep_t *sw, int k, const char *name, bool *used_axis)
   const char *near = nearest_name(name);
   for (int b = 0; b < sw->grid.naxes; b++) /* a misspelt free variable */
     if (ssw_edit_distance(name, sw->grid.axes[b].name) <= 2) near = sw->grid.axes[b].name;
-  return ssw_error_at_fmt(sw->ks[k].loc, key, "expression '%s' uses unknown name '%s' — %s%s%s(names are "
-                          "numeric keys and grid axes)", text, name, near ? "did you mean '" : "",
-                          near ? near : "", near ? "'? " : "");
+  return ssw_error_at_fmt(sw->ks[k].loc, key, "expression '%s' uses unknown name '%s' — %s%s%suse a numeric "
+                          "key or a grid axis", text, name, near ? "did you mean '" : "", near ? near : "",
+                          near ? "'? or " : "");
 }
 
 /* Depth-first: dependencies of key k first, cycles named. path holds the keys being visited. */
@@ -591,8 +591,8 @@ static int resolve_names(ssw_sweep_t *sw) {
     if (sw->axis_free[a] && !used_axis[a]) {
       const char *near = nearest_name(sw->grid.axes[a].name);
       return ssw_error_at_fmt(sw->axis_loc[a], sw->grid.axes[a].name, "unknown key under grid — %s%s%s(a grid "
-                              "name that is no key must be used by an expression)", near ? "did you mean '" : "",
-                              near ? near : "", near ? "'? " : "");
+                              "name that is no key is a variable, and some expression must use it)",
+                              near ? "did you mean '" : "", near ? near : "", near ? "'? " : "");
     }
   SSW_ALLOC(sw->order, sw->nkeys);
   int path[256];
