@@ -27,7 +27,7 @@
 
 enum {
   SSW_ENGINE_BATCH_MAX = 256,         /* cells per message at most */
-  SSW_ENGINE_SLEEP_MAX_NS = 1000000,  /* longest idle sleep between polls: 1 ms */
+  SSW_ENGINE_SLEEP_MAX_NS = 2000000,  /* longest idle sleep between polls: 2 ms */
 };
 
 /* The one global: nonzero (the signal number) once a stop signal has arrived. */
@@ -71,6 +71,7 @@ typedef struct ssw_engine_stats {
   int64_t finished;       /* rank 0: their sum */
   int64_t messages;       /* rank 0: work messages sent */
   double elapsed_s;       /* wall seconds in ssw_engine_run */
+  double master_cpu_s;    /* rank 0: CPU seconds it used meanwhile (serving, or training alone) */
   /* summed over training ranks (every rank knows them): */
   double train_s;         /* inside the cell function */
   double write_s;         /* writing cells */

@@ -216,10 +216,11 @@ static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int
   double work = st->train_s + st->write_s;
   fprintf(stderr,
           "shallowsweep run: %lld cells in %.2f s on %d rank(s); trainers busy %.2f s: %.1f%% training, "
-          "%.1f%% writing, %.1f%% waiting; %lld messages\n",
+          "%.1f%% writing, %.1f%% waiting; %lld messages; rank 0 used %.1f%% of a core\n",
           (long long)st->finished, st->elapsed_s, size, st->busy_s,
           st->busy_s > 0 ? 100 * st->train_s / st->busy_s : 0.0, st->busy_s > 0 ? 100 * st->write_s / st->busy_s : 0.0,
-          st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages);
+          st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages,
+          st->elapsed_s > 0 ? 100 * st->master_cpu_s / st->elapsed_s : 0.0);
   if (st->stopped)
     fprintf(stderr, "shallowsweep run: stopped by a signal; finish with: shallowsweep run %s -o %s --resume\n",
             a->sweep.path, a->out);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../store/check.h"
 #include "protocol.h"
@@ -192,6 +193,12 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
 
 /* ---- the run ---- */
 
+static double cpu_seconds(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return NAN;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 /* Sum the timings and the stop flag over all ranks without spinning. */
 static int finish(MPI_Comm comm, bool trained, ssw_engine_stats_t *st) {
   double mine[5] = {ssw_stop_signal ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0};
@@ -214,7 +221,7 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
   MPI_CHECK(MPI_Comm_size(comm, &size));
   memset(stats, 0, sizeof *stats);
   SSW_REQUIRE(job->cell && job->k >= 1, SSW_ERR_INTERNAL, "engine job without a cell function or record points");
-  double t0 = ssw_engine_now();
+  double t0 = ssw_engine_now(), cpu0 = cpu_seconds();
   int rc = SSW_OK;
   if (rank != 0) {
     rc = ssw_engine_worker(comm, job, stats);
@@ -232,5 +239,6 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
   if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
   SSW_TRY(finish(comm, rank != 0 || size == 1, stats));
   stats->elapsed_s = ssw_engine_now() - t0;
+  stats->master_cpu_s = rank == 0 ? cpu_seconds() - cpu0 : 0;
   return SSW_OK;
 }

@@ -15,8 +15,9 @@ double ssw_engine_now(void) {
 }
 
 /* The first few rounds poll again at once: a reply is usually microseconds away. After that,
- * sleep 2 us, 4 us, ... up to 1 ms, so a long wait costs well under 1% of a core. */
-enum { IDLE_SPIN_ROUNDS = 16, IDLE_FIRST_SLEEP_NS = 2000 };
+ * sleep 2 us, 4 us, ... up to 2 ms (a VM may round each nap up to ~0.15 ms), so a long
+ * wait costs about 1% of a core. */
+enum { IDLE_SPIN_ROUNDS = 256, /* ~100 us of MPI_Iprobe: a busy master answers at once */ IDLE_FIRST_SLEEP_NS = 2000 };
 
 void ssw_engine_idle(int round) {
   if (round < IDLE_SPIN_ROUNDS) return;
