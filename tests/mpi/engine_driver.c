@@ -14,7 +14,7 @@
 
 #include "shallowsweep/engine.h"
 
-enum { K = 4 };
+enum { K = 30 }; /* record points, as in sweeps/quickstart.yaml */
 
 static int zero_work(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop) {
   (void)ctx, (void)index, (void)stop;
@@ -93,11 +93,12 @@ int main(int argc, char **argv) {
     ax->labels[c] = NULL; /* numeric axis: labels unused by the store */
     pending[c] = c;
   }
-  int64_t steps[K] = {0, 1, 2, 3};
+  int64_t steps[K];
+  for (int t = 0; t < K; t++) steps[t] = t;
   ssw_store_t *store = NULL;
   if (strcmp(mode, "dispatch") != 0) {
     ssw_store_spec_t spec = {.name = "engine-driver", .sweep_yaml = "", .sweep_canonical = "", .grid = &grid,
-                             .k = K, .steps = steps, .series_mask = 1u << SSW_SERIES_LOSS};
+                             .k = K, .steps = steps, .series_mask = (1u << SSW_SERIES_TEST_LOSS) - 1};
     if (rank == 0) unlink(argv[4]);
     MPI_Barrier(MPI_COMM_WORLD);
     CHECK(ssw_store_create(&store, argv[4], MPI_COMM_WORLD, &spec));
@@ -116,7 +117,7 @@ int main(int argc, char **argv) {
              (long long)n, workers, size == 1 ? " (rank 0 alone)" : "", batch == 0 ? "auto" : argv[3],
              (double)n / st.elapsed_s, (long long)st.messages);
     else if (strcmp(mode, "write") == 0)
-      printf("write: %lld cells (K = %d, 1 series), %d writer(s): %.1f us per cell written, %.0f cells/s overall\n",
+      printf("write: %lld cells (K = %d, 5 series, 12 scalars), %d writer(s): %.1f us per cell written, %.0f cells/s overall\n",
              (long long)n, K, workers, 1e6 * st.write_s / (double)n, (double)n / st.elapsed_s);
     else
       code = check_failures(argv[4], n);
