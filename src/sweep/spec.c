@@ -323,6 +323,9 @@ static int set_value(ssw_sweep_t *sw, int k, const setting_t *set) {
   if (nd->kind != SSW_YAML_SCALAR)
     return ssw_error_at_fmt(nd->loc, key->name, "expected one value, not a %s — to sweep it, move it under "
                             "grid: as an axis", nd->kind == SSW_YAML_SEQ ? "list" : "mapping");
+  if (nd->text[0] == '\0')
+    return ssw_error_at_fmt(nd->loc, key->name, "no value — give one (default: %s) or remove the key",
+                            key->default_text);
   double v;
   if ((key->type == SSW_KEY_INT || key->type == SSW_KEY_REAL) && !ssw_expr_is_number(nd->text, &v)) {
     if (strcmp(key->name, "max_iters") == 0 || strcmp(key->name, "record_points") == 0)
@@ -332,9 +335,6 @@ static int set_value(ssw_sweep_t *sw, int k, const setting_t *set) {
     sw->ks[k].loc = set->loc;
     return SSW_OK;
   }
-  if (nd->text[0] == '\0')
-    return ssw_error_at_fmt(nd->loc, key->name, "no value — give one (default: %s) or remove the key",
-                            key->default_text);
   if (ssw_params_set(&sw->base, key->name, nd->text) != SSW_OK) return ssw_error_at(nd->loc, key->name, NULL);
   return SSW_OK;
 }

@@ -25,6 +25,7 @@ BAD = [
     ("unknown section", "modle:\n  width: 64\n", [], 2, 1, "modle"),
     ("unknown grid name", "grid:\n  widht: [1, 2]\n", [], 2, 2, "widht"),
     ("not a number", "model:\n  width: abc\n", [], 2, 2, "width"),
+    ("no value", "model:\n  width:\n", [], 2, 2, "width"),
     ("not an integer", "model:\n  width: 1.5\n", [], 2, 2, "width"),
     ("not a boolean", "model:\n  bias: maybe\n", [], 2, 2, "bias"),
     ("not an activation", "model:\n  activation: 3\n", [], 2, 2, "activation"),
