@@ -24,6 +24,7 @@
 #include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
 #include "shallowsweep/train.h"
+#include "shallowsweep/deadline.h"
 
 enum {
   SSW_ENGINE_BATCH_MAX = 256,         /* cells per message at most */
@@ -64,6 +65,8 @@ typedef struct ssw_engine_opts {
   double batch_target_s;  /* estimated seconds of work per message; 0: default 0.05 */
   double progress_s;      /* seconds between progress lines; 0: 1 */
   FILE *progress;         /* rank 0 writes progress lines here; NULL: none */
+  const ssw_deadline_t *deadline; /* rank 0 starts no cell expected to end past it; then the run
+                                     ends with stats->stopped (deadline.h); NULL: none */
 } ssw_engine_opts_t;
 
 typedef struct ssw_engine_stats {

@@ -35,6 +35,10 @@ const ssw_command_t ssw_command_run = {
         "  --batch N            at most N cells per message (1 disables batching; default:\n"
         "                       sized to about 50 ms of work, at most 64)\n"
         "  --quiet              no progress lines (stderr, at most one a second)\n"
+        "  --deadline WHEN      start no cell expected to end after WHEN (minus\n"
+        "                       $SSW_DEADLINE_MARGIN s, default 30): SECONDS from now, a local\n"
+        "                       time YYYY-MM-DDTHH:MM[:SS], @EPOCH, or none; default: the SLURM\n"
+        "                       job's EndTime (squeue). Cells left over: exit 75, resume later\n"
         "  --set key=value      override a key as in 'shallowsweep validate'\n\n"
         "OUT.h5.lock is held by every rank while the file is open: a second run on the\n"
         "same file is refused until the first (and any orphaned rank of it) is gone.\n"
@@ -47,6 +51,7 @@ typedef struct {
   ssw_cli_sweep_args_t sweep;
   const char *out;
   bool resume, quiet;
+  const char *deadline; /* --deadline text, or NULL: from the environment (deadline.h) */
   int batch;
 } run_args_t;
 
@@ -58,6 +63,12 @@ static int parse(int argc, char **argv, run_args_t *a) {
         (found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "-o", &v)) != 0) {
       if (found < 0) return SSW_EXIT_USAGE;
       a->out = v;
+    } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--deadline", &v)) != 0) {
+      double end;
+      if (found < 0) return SSW_EXIT_USAGE;
+      if (ssw_deadline_parse(v, ssw_deadline_clock(), &end) != SSW_OK)
+        return ssw_cli_usage_error(&ssw_command_run, "%s", ssw_error_message());
+      a->deadline = v;
     } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--batch", &v)) != 0) {
       char *end;
       long n = found < 0 ? 0 : strtol(v, &end, 10);
@@ -222,8 +233,20 @@ static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int
           st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages,
           st->elapsed_s > 0 ? 100 * st->master_cpu_s / st->elapsed_s : 0.0);
   if (st->stopped)
-    fprintf(stderr, "shallowsweep run: stopped by a signal; finish with: shallowsweep run %s -o %s --resume\n",
+    fprintf(stderr, "shallowsweep run: stopped (a signal, or the deadline); finish with: shallowsweep run %s -o %s --resume\n",
             a->sweep.path, a->out);
+}
+
+/* Rank 0 learns the job's end (it may ask squeue); the others wait for its verdict. Collective on comm. */
+static int job_deadline(MPI_Comm comm, int rank, const run_args_t *a, ssw_deadline_t *dl) {
+  double now = ssw_deadline_clock();
+  int rc = rank == 0 ? ssw_deadline_resolve(dl, a->deadline, now) : SSW_OK;
+  if (MPI_Bcast(&rc, 1, MPI_INT, 0, comm) != MPI_SUCCESS) return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  if (rc != SSW_OK) return rank == 0 ? rc : SSW_ERROR(SSW_ERR_INPUT, "rank 0 could not resolve the deadline");
+  if (rank == 0 && !a->quiet && ssw_deadline_active(dl))
+    fprintf(stderr, "shallowsweep run: deadline in %.0f s (%s); cells start until %.0f s before it\n", dl->end - now,
+            dl->source, dl->margin_s);
+  return SSW_OK;
 }
 
 /* Everything between MPI_Init and MPI_Finalize. Collective on comm. */
@@ -233,6 +256,8 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   MPI_Comm_size(comm, &size);
   ssw_sweep_t *sweep = NULL;
   SSW_TRY(load_sweep(comm, rank, a, &sweep));
+  ssw_deadline_t deadline;
+  SSW_TRY(job_deadline(comm, rank, a, &deadline));
   ssw_store_spec_t spec;
   int64_t *steps = NULL, *pending = NULL;
   double *cost = NULL;
@@ -244,7 +269,8 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   ssw_engine_job_t job = {.ncells = ssw_store_ncells(store), .k = spec.k, .steps = steps,
                           .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store};
   if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &cost));
-  ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL};
+  ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL,
+                            .deadline = rank == 0 ? &deadline : NULL};
   ssw_engine_stats_t stats;
   ssw_blas_single_thread();
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));

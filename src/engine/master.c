@@ -33,6 +33,7 @@ typedef struct {
   double cost_total;    /* sum of the queue's cost */
   double cost_done;     /* cost of cells finished this run */
   double wall_done;     /* their summed wall seconds */
+  bool deadline_hit;    /* a cell did not fit before opts->deadline */
 } queue_t;
 
 static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
@@ -118,6 +119,30 @@ static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_
   q->wall_done += wall_s > 0 ? wall_s : 0;
 }
 
+/* ---- the job's end (deadline.h) ---- */
+
+/* How many of the next n queued cells may start now: those whose summed estimate (seconds
+ * per cost measured so far) fits before the deadline. 0 ends the hand-out; say so once. */
+static int64_t deadline_fit(queue_t *q, const ssw_engine_opts_t *opts, int64_t n) {
+  if (!ssw_deadline_active(opts->deadline) || n <= 0) return n;
+  double now = ssw_deadline_clock(), est = 0;
+  int64_t fit = 0;
+  while (fit < n) {
+    est += ssw_deadline_estimate(q->cells[q->next + fit].cost, q->cost_done, q->wall_done);
+    if (!ssw_deadline_allows(opts->deadline, now, est)) break;
+    fit++;
+  }
+  if (fit == 0 && !q->deadline_hit && opts->progress) {
+    fprintf(opts->progress,
+            "shallowsweep: deadline (%s) in %.0f s, %.0f s margin: the next cell needs about %.0f s; "
+            "no more cells start (resume to finish)\n",
+            opts->deadline->source, opts->deadline->end - now, opts->deadline->margin_s, est);
+    fflush(opts->progress);
+  }
+  if (fit == 0) q->deadline_hit = true;
+  return fit;
+}
+
 /* ---- rank 0 with workers ---- */
 
 static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q,
@@ -128,7 +153,7 @@ static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engin
     count_finished(st, q, job, slot[0], (int)slot[1], 1e-9 * (double)slot[2]);
   }
   int64_t work[WORK_MAX];
-  work[0] = stopping ? 0 : queue_batch(q, opts, workers);
+  work[0] = stopping ? 0 : deadline_fit(q, opts, queue_batch(q, opts, workers));
   for (int64_t i = 0; i < work[0]; i++) work[1 + i] = q->cells[q->next + i].index;
   q->next += work[0];
   MPI_CHECK(MPI_Send(work, (int)(1 + work[0]), MPI_INT64_T, source, TAG_WORK, comm));
@@ -175,7 +200,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
   SSW_TRY(ssw_result_init(&r, job->k));
   double t_start = ssw_engine_now();
   int rc = SSW_OK;
-  for (; q->next < q->n && !ssw_stop_signal; q->next++) {
+  for (; q->next < q->n && !ssw_stop_signal && deadline_fit(q, opts, 1) == 1; q->next++) {
     int64_t index = q->cells[q->next].index;
     rc = ssw_engine_do_cell(job, index, &r, 0, st);
     if (rc == SSW_ERR_STOPPED) {
@@ -201,7 +226,7 @@ static double cpu_seconds(void) {
 
 /* Sum the timings and the stop flag over all ranks without spinning. */
 static int finish(MPI_Comm comm, bool trained, ssw_engine_stats_t *st) {
-  double mine[5] = {ssw_stop_signal ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0};
+  double mine[5] = {ssw_stop_signal || st->stopped ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0};
   double sum[5];
   MPI_Request req;
   MPI_CHECK(MPI_Iallreduce(mine, sum, 5, MPI_DOUBLE, MPI_SUM, comm, &req));
@@ -232,7 +257,8 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
     memcpy(pg.before, job->done_before, sizeof pg.before);
     rc = size == 1 ? solo(job, opts, &q, &pg, stats) : master(comm, size, job, opts, &q, &pg, stats);
     if (rc == SSW_OK && opts->progress)
-      progress_line(opts->progress, &pg, &q, stats, ssw_stop_signal ? "stopped:" : "finished:");
+      progress_line(opts->progress, &pg, &q, stats, ssw_stop_signal || q.deadline_hit ? "stopped:" : "finished:");
+    stats->stopped = q.deadline_hit && q.next < q.n; /* cells left for lack of time: exit 75 */
     free(q.cells);
   }
   /* a failed rank returns at once; the caller aborts the job (a collective would hang) */
