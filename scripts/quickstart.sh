@@ -11,7 +11,8 @@ out=${SSW_QUICKSTART_OUT:-quickstart.h5}
 resume=()
 [[ -e $out ]] && resume=(--resume)
 # cores workers beside a master that sleeps while it waits: every core trains.
-mpirun --oversubscribe -n $((cores + 1)) build/shallowsweep run sweeps/quickstart.yaml -o "$out" "${resume[@]}"
-build/shallowsweep status "$out"
-/usr/bin/python3 -m analysis.phase "$out" --x width --y n --metric converged -o "${out%.h5}.png"
+mpirun --oversubscribe -n $((cores + 1)) build/src/cli/shallowsweep run sweeps/quickstart.yaml -o "$out" "${resume[@]}"
+build/src/cli/shallowsweep status "$out"
+/usr/bin/python3 -m analysis.phase "$out" --x width --y n --metric converged --theory counting_outer \
+  -o "${out%.h5}.png"
 echo "quickstart: wrote $out and ${out%.h5}.png"
