@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "shallowsweep/model.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/train.h"
 
@@ -282,6 +283,7 @@ static int run(int argc, char **argv) {
   if (code != SSW_EXIT_OK) return code;
   ssw_sweep_t *sweep = NULL;
   if ((code = ssw_cli_load(&a.sweep, &sweep)) != SSW_EXIT_OK) return code;
+  ssw_blas_single_thread(); /* as every rank of run does: the same numbers, bit for bit */
   int64_t index = 0;
   int rc = ssw_grid_find(ssw_sweep_grid(sweep), a.at ? a.at : "", &index);
   if (rc != SSW_OK) {

@@ -6,9 +6,10 @@
 #include "shallowsweep/error.h"
 #include "shallowsweep/train.h"
 
-/* Sustained model GFLOP/s of one core (one rank, BLAS single-threaded), as measured by the
- * core benchmark in tests/bench; the lead updates it from that benchmark's output. */
-#define SSW_PLAN_GFLOPS_PER_CORE 2.0
+/* Sustained model GFLOP/s of one core (one rank, BLAS single-threaded): tests/bench/bench_core
+ * measured 16-30 GFLOP/s for full-batch steps at width 64-1024, n 64-1024, dim 16 on a
+ * 50 GFLOP/s-DGEMM core (README "Speed"); 20 is the middle of that range. */
+#define SSW_PLAN_GFLOPS_PER_CORE 20.0
 /* Plan sums every cell up to this many, else a deterministic evenly spaced sample. */
 #define SSW_PLAN_MAX_EXACT 1000000
 /* Bytes per cell of /cell: status int8, checksum uint32, 9 float64 scalars (init_loss,
