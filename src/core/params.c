@@ -158,11 +158,17 @@ static int parse_real(const char *key, const char *text, double *out) {
 static int check_range(const ssw_param_key_t *k, double v) {
   bool low = k->min_open ? v <= k->min : v < k->min;
   bool high = k->max_open ? v >= k->max : v > k->max;
-  if (low || high)
-    return SSW_ERROR(SSW_ERR_INPUT, "key '%s': %.17g is out of range — it must be %s %g and %s %g (%s)",
-                     k->name, v, k->min_open ? ">" : ">=", k->min, k->max_open ? "<" : "<=", k->max,
-                     k->help);
-  return SSW_OK;
+  if (!low && !high) return SSW_OK;
+  char bound[96];
+  const char *lo_op = k->min_open ? ">" : ">=", *hi_op = k->max_open ? "<" : "<=";
+  if (k->max >= BIG) /* no practical upper bound: do not print one */
+    snprintf(bound, sizeof bound, "%s %g", lo_op, k->min);
+  else if (k->min <= -BIG)
+    snprintf(bound, sizeof bound, "%s %g", hi_op, k->max);
+  else
+    snprintf(bound, sizeof bound, "%s %g and %s %.10g", lo_op, k->min, hi_op, k->max);
+  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': %.17g is out of range — it must be %s (%s)", k->name, v, bound,
+                   k->help);
 }
 
 int ssw_params_set_number(ssw_params_t *p, const char *key, double v) {
