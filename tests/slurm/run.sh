@@ -109,8 +109,9 @@ test_single_node() {
 }
 
 test_multi_node() {
+  # one seed of the quickstart (run options pass through the script): a quarter of the work
   LAUNCHER=srun submit_wait --nodes=1 --ntasks-per-node=2 --time=5 --output=multi-%j.out \
-    "$src/jobs/multi-node.sbatch" "$src/sweeps/quickstart.yaml" qm.h5
+    "$src/jobs/multi-node.sbatch" "$src/sweeps/quickstart.yaml" qm.h5 --set seeds=1
   local rc=$?
   [[ $rc -eq 0 ]] || { show_logs multi-*.out; fail "multi-node.sbatch exited $rc"; }
   grep -q "srun with 3 ranks on 1 node" multi-*.out ||
@@ -146,10 +147,16 @@ test_overnight() {
   local first
   first=$(grep -o '[0-9]*' submit.txt | head -n1)
   say "chain started with job $first"
-  # Force one USR1 through the batch shell mid-run (as --signal=B:USR1 delivers it), so the
-  # forwarding path is tested whatever SLURM's signal timing does in later jobs.
-  for _ in $(seq 1 60); do [[ $(squeue -h -j "$first" -o %T 2>/dev/null) == RUNNING ]] && break; sleep 0.5; done
-  sleep 12
+  # Force one USR1 through the batch shell of the first job (as --signal=B:USR1 delivers it)
+  # once it has finished a cell, so the forwarding path is tested whatever SLURM's signal
+  # timing does later. Watching for that cell reads the live file, as users do.
+  ndone=0
+  for _ in $(seq 1 90); do
+    [[ -e chain.h5 ]] && read_status chain.h5 2>/dev/null && ((ndone > 0)) && break
+    sleep 1
+  done
+  ((ndone > 0)) || { show_logs overnight-*.out; fail "status on the live file never showed a finished cell"; }
+  say "live status: $ndone/$ncells cells done; USR1 to job $first"
   scancel --batch --signal=USR1 "$first" || fail "could not signal job $first"
   watch_chain "$name" 420 || { show_logs overnight-*.out; fail "the chain did not finish within 7 minutes"; }
   wait "$ref_pid"
