@@ -227,9 +227,16 @@ int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index) {
   return SSW_OK;
 }
 
+/* Fixed cost of one training step, in flop-equivalents: the loop, the BLAS calls and the
+ * update take about 1 us even at width = n = dim = 16 (tests/bench/bench_core: 1.1 us per
+ * step for 16 kflop), i.e. about 20 kflop at the 20 GFLOP/s the plan assumes. Without it a
+ * sweep's many tiny cells would look free to the ETA and the batching. */
+#define SSW_STEP_OVERHEAD_FLOPS 2e4
+
 /* Flops of one cell: every update is one loss-and-gradient over its batch (full batch: n
- * samples); minibatch and online SGD add a full loss evaluation at each record point; the
- * NTK adds J (n x P) and the eigensolver on the n x n Gram (~ 2 n^2 P + 9 n^3, dsyevd). */
+ * samples) plus the fixed step cost; minibatch and online SGD add a full loss evaluation at
+ * each record point; the NTK adds the Gram matrix through two (n, m) x (m, n) products and
+ * the eigensolver on the n x n Gram (~ 4 n^2 m + 2 n^2 d + 9 n^3, dsyevd). */
 double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index) {
   ssw_params_t p;
   if (ssw_sweep_cell_params(sweep, index, &p) != SSW_OK) {
@@ -240,12 +247,12 @@ double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index) {
   ssw_model_from_params(&M, &p);
   int64_t n_loss = p.online ? p.eval_n : p.n;
   int64_t batch = p.batch_size > 0 ? p.batch_size : n_loss;
-  double flops = (double)p.max_iters * ssw_model_step_flops(&M, batch);
+  double flops = (double)p.max_iters * (ssw_model_step_flops(&M, batch) + SSW_STEP_OVERHEAD_FLOPS);
   if (p.batch_size > 0) flops += (double)p.record_points * ssw_model_step_flops(&M, n_loss);
   if (p.test_n > 0) flops += (double)p.record_points * ssw_model_step_flops(&M, p.test_n);
   if (p.ntk_eigs) {
-    double P = (double)ssw_theta_size(&M), n = (double)n_loss;
-    flops += 2.0 * n * n * P + 9.0 * n * n * n;
+    double n = (double)n_loss;
+    flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
   }
   return flops;
 }
@@ -271,6 +278,6 @@ double ssw_sweep_cell_memory(const ssw_sweep_t *sweep, int64_t index) {
                  + D * (3 * n_loss * m + n_loss)                 /* Z, H, D (n_loss, m), r */
                  + D * (k * d + k)                               /* teacher */
                  + D * (double)p.record_points * (SSW_SERIES_COUNT + 1); /* result */
-  if (p.ntk_eigs) bytes += D * (n_loss * P + 3 * n_loss * n_loss + 6 * n_loss); /* J, K, dsyevd */
+  if (p.ntk_eigs) bytes += D * (3 * n_loss * m + 2 * n_loss * n_loss + 6 * n_loss); /* Z, H, E; K, XX; dsyevd */
   return bytes;
 }
