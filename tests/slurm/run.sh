@@ -39,10 +39,12 @@ alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 ours=()
 for d in munged slurmctld slurmd; do alive "$SLURM_LOCAL_DIR/$d.pid" || ours+=("$d"); done
 work=
+ref_pid=
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [[ -n $ref_pid ]] && kill "$ref_pid" 2>/dev/null # mpirun passes it on to its ranks
   if [[ -n ${SLURM_CONF:-} ]]; then
     scancel --name="$(squeue -h -o %j | grep "^$job_prefix" | sort -u | paste -sd,)" 2>/dev/null
     for _ in $(seq 1 60); do # let cancelled jobs end before their slurmd goes
@@ -123,7 +125,7 @@ test_multi_node() {
 watch_chain() {
   local name=$1 limit=$2 t0=$SECONDS last="" now
   while ((SECONDS - t0 < limit)); do
-    now=$(squeue -h -n "$name" -o "%i %T %r %M %l" 2>/dev/null)
+    now=$(squeue -h -n "$name" -o "%i %T %r start=%S limit=%l" 2>/dev/null)
     if [[ $now != "$last" ]]; then
       { echo "-- $(date +%T)"; echo "${now:-(no jobs left)}"; } >>history.txt
       last=$now
@@ -138,46 +140,52 @@ test_overnight() {
   local sweep=$here/overnight.yaml name=$job_prefix-overnight lead=20
   # The uninterrupted reference, outside SLURM, at the same time as the chain: the chain's
   # jobs idle through their margins and between jobs, and the reference fills those gaps.
-  (mpirun --oversubscribe -n 3 "$SHALLOWSWEEP" run "$sweep" -o ref.h5 --quiet >ref.log 2>&1; echo $? >ref.rc) &
-  local ref_pid=$!
-  # One-minute jobs, USR1 20 s before the limit (the engine's hand-out ends then too).
+  mpirun --oversubscribe -n 3 "$SHALLOWSWEEP" run "$sweep" -o ref.h5 --quiet >ref.log 2>&1 &
+  ref_pid=$!
+  # One-minute jobs, logs $name-JOBID.out (the script's --output=%x-%j.out, follow-ups too), USR1 20 s before the limit (the engine's hand-out ends then too).
   SIGNAL_LEAD=$lead sbatch --job-name="$name" --ntasks-per-node=2 --time=1 --signal=B:USR1@$lead \
-    --output=overnight-%j.out "$src/jobs/overnight.sbatch" "$sweep" chain.h5 >submit.txt ||
+    "$src/jobs/overnight.sbatch" "$sweep" chain.h5 >submit.txt ||
     fail "sbatch overnight.sbatch failed: $(cat submit.txt)"
   local first
   first=$(grep -o '[0-9]*' submit.txt | head -n1)
   say "chain started with job $first"
   # Force one USR1 through the batch shell of the first job (as --signal=B:USR1 delivers it)
-  # once it has finished a cell, so the forwarding path is tested whatever SLURM's signal
+  # once it has finished some cells, so the forwarding path is tested whatever SLURM's signal
   # timing does later. Watching for that cell reads the live file, as users do.
   ndone=0
   for _ in $(seq 1 90); do
-    [[ -e chain.h5 ]] && read_status chain.h5 2>/dev/null && ((ndone > 0)) && break
+    [[ -e chain.h5 ]] && read_status chain.h5 2>/dev/null && ((ndone >= 10)) && break
     sleep 1
   done
-  ((ndone > 0)) || { show_logs overnight-*.out; fail "status on the live file never showed a finished cell"; }
+  ((ndone > 0)) || { show_logs "$name"-*.out; fail "status on the live file never showed a finished cell"; }
   say "live status: $ndone/$ncells cells done; USR1 to job $first"
   scancel --batch --signal=USR1 "$first" || fail "could not signal job $first"
-  watch_chain "$name" 420 || { show_logs overnight-*.out; fail "the chain did not finish within 7 minutes"; }
+  watch_chain "$name" 420 || { show_logs "$name"-*.out; fail "the chain did not finish within 7 minutes"; }
   wait "$ref_pid"
-  [[ $(cat ref.rc) -eq 0 ]] || { cat ref.log; fail "the reference run failed"; }
+  local ref_rc=$?
+  ref_pid=
+  [[ $ref_rc -eq 0 ]] || { cat ref.log; fail "the reference run failed (exit $ref_rc)"; }
 
-  local logs=(overnight-*.out) ids
-  ids=$(ls overnight-*.out | sed 's/overnight-\([0-9]*\)\.out/\1/' | sort -n | paste -sd' ')
+  local logs ids id
+  ids=$(ls "$name"-*.out | sed 's/.*-\([0-9]*\)\.out$/\1/' | sort -n | paste -sd' ')
+  logs=()
+  for id in $ids; do logs+=("$name-$id.out"); done
   say "chain jobs: $ids"
   echo "---- squeue history of the chain"; cat history.txt
   echo "---- scontrol: the chain's jobs"
   for id in $ids; do
     scontrol show job -o "$id" | grep -o 'JobId=[^ ]*\|JobState=[^ ]*\|ExitCode=[^ ]*\|RunTime=[^ ]*\|TimeLimit=[^ ]*\|StartTime=[^ ]*\|EndTime=[^ ]*\|Dependency=[^ ]*' | paste -sd' '
   done
+  echo "---- chain.h5.chain: job, end, cells done before, after, exit code of run"
+  cat chain.h5.chain
   echo "---- how each job ended"
   grep -h "stopped cleanly\|sweep complete\|USR1:\|deadline (\|error:" "${logs[@]}"
 
   [[ ${#logs[@]} -ge 2 ]] || { show_logs "${logs[@]}"; fail "the sweep finished in one job: it should need several"; }
-  grep -q "overnight job $first .*USR1: the time limit is near" "overnight-$first.out" &&
-    grep -q "signal 10: stopping" "overnight-$first.out" &&
-    grep -q "stopped cleanly (exit 75)" "overnight-$first.out" ||
-    { show_logs "overnight-$first.out"; fail "job $first did not forward USR1 and stop with exit 75"; }
+  grep -q "overnight job $first .*USR1: the time limit is near" "$name-$first.out" &&
+    grep -q "signal 10: stopping" "$name-$first.out" &&
+    grep -q "stopped cleanly (exit 75)" "$name-$first.out" ||
+    { show_logs "$name-$first.out"; fail "job $first did not forward USR1 and stop with exit 75"; }
   local stops
   stops=$(grep -l "stopped cleanly (exit 75)" "${logs[@]}" | wc -l)
   [[ $stops -ge 1 ]] || { show_logs "${logs[@]}"; fail "no job stopped cleanly"; }
