@@ -3,7 +3,8 @@
     compare_h5.py A.h5 B.h5
 
 Every dataset must have the same shape and dtype and equal values (NaN equal to NaN), except
-the per-run bookkeeping that legitimately differs between runs: wall_s, gflops, rank. The
+the per-run bookkeeping that legitimately differs between runs: wall_s, gflops, rank, and
+the checksum, which covers them (run.sh checks each file's checksums with status --verify). The
 training is a pure function of the cell (counter-based randomness), so a run stopped and
 resumed across jobs must reproduce an uninterrupted run exactly. Exit 0 if equal, 1 if not
 (largest differences and the first mismatches printed).
@@ -13,7 +14,7 @@ import sys
 import h5py
 import numpy as np
 
-SKIP = {"wall_s", "gflops", "rank"}  # timing and placement, not results
+SKIP = {"wall_s", "gflops", "rank", "checksum"}  # timing and placement (and the checksum over them)
 GROUPS = ("cell", "traj")
 SHOW = 5  # mismatches printed per dataset
 

@@ -142,8 +142,10 @@ test_overnight() {
   # jobs idle through their margins and between jobs, and the reference fills those gaps.
   mpirun --oversubscribe -n 3 "$SHALLOWSWEEP" run "$sweep" -o ref.h5 --quiet >ref.log 2>&1 &
   ref_pid=$!
-  # One-minute jobs, logs $name-JOBID.out (the script's --output=%x-%j.out, follow-ups too), USR1 20 s before the limit (the engine's hand-out ends then too).
-  SIGNAL_LEAD=$lead sbatch --job-name="$name" --ntasks-per-node=2 --time=1 --signal=B:USR1@$lead \
+  # One-minute jobs, logs $name-JOBID.out (the script's --output=%x-%j.out, follow-ups too),
+  # hand-out until 20 s before the limit (not the script's default, 30 s more, which would
+  # leave a one-minute job 10 s of work), USR1 20 s before the limit (the engine's hand-out ends then too).
+  SIGNAL_LEAD=$lead SSW_DEADLINE_MARGIN=$lead sbatch --job-name="$name" --ntasks-per-node=2 --time=1 --signal=B:USR1@$lead \
     "$src/jobs/overnight.sbatch" "$sweep" chain.h5 >submit.txt ||
     fail "sbatch overnight.sbatch failed: $(cat submit.txt)"
   local first
@@ -191,6 +193,7 @@ test_overnight() {
   [[ $stops -ge 1 ]] || { show_logs "${logs[@]}"; fail "no job stopped cleanly"; }
   grep -q "sweep complete after" "${logs[@]}" || { show_logs "${logs[@]}"; fail "no final summary in the logs"; }
   expect_all_done chain.h5 "${logs[-1]}"
+  "$SHALLOWSWEEP" status chain.h5 --verify | grep -q "0 damaged" || fail "status --verify found damaged cells in chain.h5"
   "$PY" "$here/compare_h5.py" chain.h5 ref.h5 || fail "the resumed chain's data differ from the uninterrupted run"
 }
 
