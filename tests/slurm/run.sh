@@ -47,7 +47,7 @@ cleanup() {
   [[ -n $ref_pid ]] && kill "$ref_pid" 2>/dev/null # mpirun passes it on to its ranks
   if [[ -n ${SLURM_CONF:-} ]]; then
     scancel --name="$(squeue -h -o %j | grep "^$job_prefix" | sort -u | paste -sd,)" 2>/dev/null
-    for _ in $(seq 1 60); do # let cancelled jobs end before their slurmd goes
+    for _ in $(seq 1 15); do # let cancelled jobs end before their slurmd goes
       squeue -h -o %j 2>/dev/null | grep -q "^$job_prefix" || break
       sleep 1
     done
@@ -71,7 +71,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-conf_line=$("$recipe" start) || fail "the one-node SLURM did not start (see $SLURM_LOCAL_DIR/log)"
+# The recipe sizes the node with nproc, which obeys OMP_NUM_THREADS (meson's test
+# environment sets it to 1): give it the machine's real core count.
+conf_line=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT "$recipe" start) || fail "the one-node SLURM did not start (see $SLURM_LOCAL_DIR/log)"
 eval "$conf_line" # export SLURM_CONF=...
 export SLURM_CONF
 [[ ${#ours[@]} -gt 0 ]] && say "started ${ours[*]} (SLURM_CONF=$SLURM_CONF)"
@@ -90,8 +92,12 @@ read_status() {
   ndone=$(sed -n 's/.*"done": \([0-9]*\).*/\1/p' <<<"$json" | head -n1)
 }
 
-# Submit and wait: sbatch --wait ARGS; its exit code is the job's.
-submit_wait() { sbatch --wait --job-name="$job_prefix-$test_name" "$@"; }
+# Submit and wait: sbatch --wait ARGS; its exit code is the job's. In the background, so
+# that a TERM from meson (timeout) runs the cleanup at once instead of after the job.
+submit_wait() {
+  sbatch --wait --job-name="$job_prefix-$test_name" "$@" &
+  wait $!
+}
 
 expect_all_done() { # file, log
   read_status "$1" || fail "status $1 failed"
@@ -148,8 +154,14 @@ test_overnight() {
   SIGNAL_LEAD=$lead SSW_DEADLINE_MARGIN=$lead sbatch --job-name="$name" --ntasks-per-node=2 --time=1 --signal=B:USR1@$lead \
     "$src/jobs/overnight.sbatch" "$sweep" chain.h5 >submit.txt ||
     fail "sbatch overnight.sbatch failed: $(cat submit.txt)"
-  local first
+  local first state
   first=$(grep -o '[0-9]*' submit.txt | head -n1)
+  for _ in $(seq 1 60); do
+    state=$(squeue -h -j "$first" -o "%T %r" 2>/dev/null)
+    [[ $state == RUNNING* ]] && break
+    sleep 0.5
+  done
+  [[ $state == RUNNING* ]] || fail "job $first did not start within 30 s: $state ($(sinfo -h -o '%t %c'))"
   say "chain started with job $first"
   # Force one USR1 through the batch shell of the first job (as --signal=B:USR1 delivers it)
   # once it has finished some cells, so the forwarding path is tested whatever SLURM's signal
