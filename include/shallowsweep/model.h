@@ -40,11 +40,11 @@ void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double 
 /* Scratch for up to n_max samples; allocated once per cell, reused every step. */
 typedef struct ssw_workspace {
   int64_t n_max, m;
-  double *Z;    /* (n_max, m) preactivations */
-  double *H;    /* (n_max, m) sigma(Z), kept for activations costly to recompute */
-  double *h_row; /* (m) one row of sigma(Z) for cheap activations */
-  double *D;    /* (n_max, m) the backward's G = (s/n) r a^T .* sigma'(Z) */
-  double *r;    /* (n_max) residuals f - y */
+  double *Z;     /* (m, n_max) preactivations, neuron-major: row j is z_j over the samples */
+  double *H;     /* (m, n_max) sigma(Z), kept for activations costly to recompute */
+  double *h_row; /* (n_max) one row of sigma(Z) for cheap activations */
+  double *G;     /* (block, n) the backward's G = (s/n) a .* sigma'(Z) .* r^T, one block of neurons */
+  double *r;     /* (n_max) residuals f - y */
 } ssw_workspace_t;
 
 int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m);
@@ -52,7 +52,7 @@ void ssw_workspace_fini(ssw_workspace_t *ws);
 
 /* Loss L and, if grad != NULL, its gradient over the groups in `groups` (SSW_GROUP_*;
  * untrained groups' entries are set to 0). X (n, d), y (n), theta and grad (P).
- * Uses BLAS (dgemm) for the products. Z of the last call is left in ws->Z. */
+ * Uses BLAS (dgemm) for the products. Z (m, n) of the last call is left in ws->Z. */
 int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
                         const double *y, unsigned groups, double *grad, ssw_workspace_t *ws,
                         double *loss);

@@ -69,7 +69,7 @@ typedef struct ssw_trainer {
   int64_t *perm;           /* (n) minibatch order of the current epoch */
   double *theta0, *theta;  /* (P) initial and current parameters */
   double *grad;            /* (P) */
-  unsigned char *sign0;    /* (n_loss, m) preactivation > 0 at step 0 */
+  unsigned char *sign0;    /* (m, n_loss) preactivation > 0 at step 0, laid out as ws.Z */
   ssw_workspace_t ws;      /* for n_loss samples */
 } ssw_trainer_t;
 
