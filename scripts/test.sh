@@ -50,7 +50,7 @@ fi
 # libFuzzer over the sweep-file and expression parsers (60 s).
 if [[ -x tests/fuzz/run.sh ]]; then
   echo "== fuzzing the sweep and expression parsers for ${SSW_FUZZ_SECONDS:-60} s"
-  if tests/fuzz/run.sh "${SSW_FUZZ_SECONDS:-60}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  if FUZZ_SECONDS=${SSW_FUZZ_SECONDS:-60} tests/fuzz/run.sh "$PWD/build-fuzz"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 fi
 rm -f "$log"
 finish
