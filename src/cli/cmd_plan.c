@@ -83,7 +83,8 @@ static int run(int argc, char **argv) {
   printf("cells        %lld (", (long long)g->ncells);
   for (int a = 0; a < g->naxes; a++) printf("%s%s %lld", a ? " x " : "", g->axes[a].name, (long long)g->axes[a].count);
   printf(")\n");
-  printf("work         %.3g flop in all, %.3g .. %.3g per cell (every cell to max_iters: an upper bound)%s\n",
+  printf("work         %.3g flop-equivalents in all, %.3g .. %.3g per cell (every cell to max_iters: an "
+         "upper bound)%s\n",
          pl.total_flops, pl.min_flops, pl.max_flops, pl.sampled < g->ncells ? " [sampled]" : "");
   printf("core-hours   %.3g at %.1f GFLOP/s per core (tests/bench); %.3g h wall on 64 workers\n",
          pl.total_flops / (SSW_PLAN_GFLOPS_PER_CORE * 1e9) / 3600.0, SSW_PLAN_GFLOPS_PER_CORE,

@@ -227,14 +227,22 @@ int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index) {
   return SSW_OK;
 }
 
-/* Fixed cost of one training step, in flop-equivalents: the loop, the BLAS calls and the
- * update take about 1 us even at width = n = dim = 16 (tests/bench/bench_core: 1.1 us per
- * step for 16 kflop), i.e. about 20 kflop at the 20 GFLOP/s the plan assumes. Without it a
- * sweep's many tiny cells would look free to the ETA and the batching. */
-#define SSW_STEP_OVERHEAD_FLOPS 2e4
+/* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
+ * per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256; README "Speed"):
+ * the memory-bound elementwise passes (activation, backward) take about 2.5 ns per (sample,
+ * neuron) pair, and the loop, BLAS calls and update about 0.3 us per step. The fit predicts
+ * the ratio of per-step times between any two of those cells to within 10%. Without these
+ * terms the many small cells of a sweep would look free to the ETA and to batching. */
+#define SSW_ELEMENT_COST_FLOPS 50.0
+#define SSW_STEP_OVERHEAD_FLOPS 6e3
 
-/* Flops of one cell: every update is one loss-and-gradient over its batch (full batch: n
- * samples) plus the fixed step cost; minibatch and online SGD add a full loss evaluation at
+static double step_cost(const ssw_model_t *M, int64_t batch) {
+  return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
+         SSW_STEP_OVERHEAD_FLOPS;
+}
+
+/* Cost of one cell in flop-equivalents: every update is one loss-and-gradient over its batch
+ * (full batch: n samples) plus the terms above; minibatch and online SGD add a full loss evaluation at
  * each record point; the NTK adds the Gram matrix through two (n, m) x (m, n) products and
  * the eigensolver on the n x n Gram (~ 4 n^2 m + 2 n^2 d + 9 n^3, dsyevd). */
 double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index) {
@@ -247,9 +255,9 @@ double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index) {
   ssw_model_from_params(&M, &p);
   int64_t n_loss = p.online ? p.eval_n : p.n;
   int64_t batch = p.batch_size > 0 ? p.batch_size : n_loss;
-  double flops = (double)p.max_iters * (ssw_model_step_flops(&M, batch) + SSW_STEP_OVERHEAD_FLOPS);
-  if (p.batch_size > 0) flops += (double)p.record_points * ssw_model_step_flops(&M, n_loss);
-  if (p.test_n > 0) flops += (double)p.record_points * ssw_model_step_flops(&M, p.test_n);
+  double flops = (double)p.max_iters * step_cost(&M, batch);
+  if (p.batch_size > 0) flops += (double)p.record_points * step_cost(&M, n_loss);
+  if (p.test_n > 0) flops += (double)p.record_points * step_cost(&M, p.test_n);
   if (p.ntk_eigs) {
     double n = (double)n_loss;
     flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
