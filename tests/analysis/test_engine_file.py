@@ -1,0 +1,129 @@
+"""The analysis package on files the engine really wrote (not fixtures): phase()'s fraction
+converged agrees with `shallowsweep status --json`, per axis value and overall, on a finished
+file and on one stopped half-way by a signal; xarray sees the axes; the CLI draws it."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import SOURCE_DIR  # noqa: F401  (puts the source tree on sys.path)
+from analysis import load
+from analysis.phase import phase_data
+
+BUILD = Path(os.environ.get("SSW_BUILD_DIR", SOURCE_DIR / "build"))
+EXE = BUILD / "src" / "cli" / "shallowsweep"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1", OPENBLAS_NUM_THREADS="1")
+
+# Small enough for a few seconds on one rank; both verdicts appear (narrow nets stall).
+SWEEP = """name: analysis-real
+model: {activation: relu}
+data: {dim: 4, target: random_gaussian}
+train: {lr: 1, max_iters: 3000, tol_rel: 1e-3, record_points: 12}
+grid:
+  width: [2, 8, 64]
+  n: [8, 32]
+  seeds: 3
+"""
+
+
+def status_json(path):
+    p = subprocess.run([str(EXE), "status", str(path), "--json"], env=ENV, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    if not EXE.exists():
+        pytest.skip(f"{EXE} is not built")
+    d = tmp_path_factory.mktemp("real")
+    path = d / "sweep.yaml"
+    path.write_text(SWEEP)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(sweep_file):
+    out = sweep_file.parent / "finished.h5"
+    p = subprocess.run([str(EXE), "run", str(sweep_file), "-o", str(out), "--quiet"], env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def stopped(sweep_file):
+    """A file with pending cells: the run gets SIGTERM once a few cells are done."""
+    out = sweep_file.parent / "stopped.h5"
+    slow = ["--set", "max_iters=200000", "--set", "record_points=20"]
+    p = subprocess.Popen([str(EXE), "run", str(sweep_file), "-o", str(out), "--quiet", *slow], env=ENV,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.1)
+        if out.exists() and status_json(out)["done"] >= 3:
+            break
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    assert p.returncode == 75, p.stderr.read()
+    return out
+
+
+def marginal_counts(pd, axis):
+    """Converged and finished counts per value of `axis` from phase_data (fraction x done)."""
+    conv = (pd["converged"].fillna(0) * pd["n_done"]).round().astype(int)
+    other = [a for a in ("width", "n") if a != axis]
+    return conv.sum(other).values, pd["n_done"].sum(other).values
+
+
+@pytest.mark.parametrize("which", ["finished", "stopped"])
+def test_fraction_converged_matches_status(which, request):
+    path = request.getfixturevalue(which)
+    js = status_json(path)
+    pd = phase_data(load(str(path)), "width", "n")
+    assert int(pd["n_done"].sum()) == js["done"]
+    total_conv = int((pd["converged"].fillna(0) * pd["n_done"]).round().sum())
+    assert total_conv == js["counts"]["converged"]
+    if which == "finished":
+        assert js["done"] == js["ncells"] == 18
+        assert 0 < js["counts"]["converged"] < 18, "the sweep should show both verdicts"
+    else:
+        assert 3 <= js["done"] < js["ncells"]
+    for axis in js["axes"]:
+        if axis["name"] not in ("width", "n"):
+            continue
+        conv, done = marginal_counts(pd, axis["name"])
+        want_conv = [c["converged"] for c in axis["counts"]]
+        want_done = [sum(v for k, v in c.items() if k != "pending") for c in axis["counts"]]
+        assert list(conv) == want_conv, (axis["name"], list(conv), want_conv)
+        assert list(done) == want_done, (axis["name"], list(done), want_done)
+
+
+def test_xarray_sees_axes_and_values(finished):
+    with xr.open_dataset(finished, engine="h5netcdf", group="cell") as cell:
+        assert cell["status"].dims == ("width", "n", "seed")
+        assert list(cell["width"].values) == [2, 8, 64]
+        assert list(cell["n"].values) == [8, 32]
+        assert set(np.unique(cell["status"].values)) <= {1, 2}
+    with xr.open_dataset(finished, engine="h5netcdf", group="traj") as traj:
+        assert traj["loss"].dims == ("width", "n", "seed", "step")
+        assert traj["step"].values[0] == 0 and traj["step"].values[-1] == 3000
+
+
+def test_cli_draws_the_real_file(finished, stopped, tmp_path):
+    for src in (finished, stopped):
+        png = tmp_path / (src.stem + ".png")
+        p = subprocess.run(["/usr/bin/python3", "-m", "analysis.phase", str(src), "--x", "width", "--y", "n",
+                            "-o", str(png)], env=dict(ENV, MPLBACKEND="Agg"), cwd=SOURCE_DIR,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert png.stat().st_size > 10_000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
