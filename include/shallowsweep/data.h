@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/params.h"
 
 #define SSW_ONLINE_BASE (UINT64_C(1) << 40)
@@ -29,10 +30,12 @@ typedef struct ssw_source {
 } ssw_source_t;
 
 /* Prepare a source for resolved params p (draws the teacher). Not collective. */
-int ssw_source_init(ssw_source_t *src, const ssw_params_t *p);
+SSW_NODISCARD int ssw_source_init(ssw_source_t *src, const ssw_params_t *p);
 void ssw_source_fini(ssw_source_t *src);
+/* Bytes ssw_source_init allocates for params p (the teacher's weights). */
+double ssw_source_bytes(const ssw_params_t *p);
 /* Samples first..first+count-1 of a set: X (count, d) row-major, y (count). */
-int ssw_source_draw(const ssw_source_t *src, ssw_sample_set_t set, uint64_t first, int64_t count,
+SSW_NODISCARD int ssw_source_draw(const ssw_source_t *src, ssw_sample_set_t set, uint64_t first, int64_t count,
                     double *X /* (count, d) */, double *y /* (count) */);
 /* The target function without noise at one input x (d): teacher or piecewise constant. */
 double ssw_source_target(const ssw_source_t *src, const double *x /* (d) */);

@@ -16,13 +16,16 @@
  * of cost observed over the cells finished so far in this run; before anything has been
  * measured there is no estimate and cells start while any time is left.
  *
- * Times are wall-clock seconds since the Epoch (ssw_deadline_clock), since the end is a
+ * Times are wall-clock seconds since the Epoch (ssw_clock_wall, shallowsweep/clock.h), since the end is a
  * calendar time shared with the batch system.
  */
 #ifndef SHALLOWSWEEP_DEADLINE_H
 #define SHALLOWSWEEP_DEADLINE_H
 
 #include <stdbool.h>
+
+#include "shallowsweep/clock.h"
+#include "shallowsweep/error.h"
 
 /* Seconds before the end kept free for closing the file and exiting: SLURM sends SIGTERM at
  * the limit and SIGKILL KillWait (default 30 s, slurm.conf(5)) later, and its time-limit
@@ -42,18 +45,16 @@ typedef struct ssw_deadline {
 /* No deadline, default margin and safety. Not collective. */
 void ssw_deadline_init(ssw_deadline_t *dl);
 
-/* Seconds since the Epoch, now (CLOCK_REALTIME). */
-double ssw_deadline_clock(void);
 
 /* Parse a --deadline value relative to now (epoch seconds) into *end (epoch seconds;
  * INFINITY for "none"). SSW_ERR_INPUT with a message naming the accepted forms if text is
  * none of them or lies in the past. Not collective. */
-int ssw_deadline_parse(const char *text, double now, double *end);
+SSW_NODISCARD int ssw_deadline_parse(const char *text, double now, double *end);
 
 /* Fill dl from option (the --deadline value, or NULL) and the environment as listed above.
  * A bad option is SSW_ERR_INPUT; a failed squeue or an unreadable environment value is not an
  * error (no deadline, and dl->source says why). Call on rank 0 only: it may run squeue. */
-int ssw_deadline_resolve(ssw_deadline_t *dl, const char *option, double now);
+SSW_NODISCARD int ssw_deadline_resolve(ssw_deadline_t *dl, const char *option, double now);
 
 /* Whether there is a deadline at all. */
 bool ssw_deadline_active(const ssw_deadline_t *dl);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
 #include "shallowsweep/train.h"
@@ -35,7 +36,7 @@ enum {
 extern volatile sig_atomic_t ssw_stop_signal;
 
 /* Install the SIGINT/SIGTERM/SIGUSR1 handlers. Not collective. */
-int ssw_signals_install(void);
+SSW_NODISCARD int ssw_signals_install(void);
 
 /* Train one cell into r. Returns SSW_OK with r->status set (a cell that cannot be trained
  * returns SSW_OK with status 4 and its message), SSW_ERR_STOPPED when *stop became nonzero
@@ -44,7 +45,7 @@ typedef int (*ssw_engine_cell_fn)(void *ctx, int64_t index, ssw_result_t *r, con
 
 /* The default cell function: ctx is the ssw_sweep_t; parameters of the cell, then
  * ssw_cell_train. */
-int ssw_engine_train_cell(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
+SSW_NODISCARD int ssw_engine_train_cell(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
 
 typedef struct ssw_engine_job {
   int64_t ncells;            /* cells of the grid */
@@ -57,7 +58,7 @@ typedef struct ssw_engine_job {
   const int64_t *pending;    /* (npending) cells to run, any order */
   int64_t npending;
   const double *cost;        /* (ncells) estimated cost, or NULL: all equal */
-  int64_t done_before[5];    /* cells already done by status (resume), for progress */
+  int64_t done_before[SSW_STATUS_COUNT];    /* cells already done by status (resume), for progress */
 } ssw_engine_job_t;
 
 typedef struct ssw_engine_opts {
@@ -70,7 +71,7 @@ typedef struct ssw_engine_opts {
 } ssw_engine_opts_t;
 
 typedef struct ssw_engine_stats {
-  int64_t done[5];        /* rank 0: cells finished in this run, by status */
+  int64_t done[SSW_STATUS_COUNT]; /* rank 0: cells finished in this run, by status */
   int64_t finished;       /* rank 0: their sum */
   int64_t messages;       /* rank 0: work messages sent */
   double elapsed_s;       /* wall seconds in ssw_engine_run */
@@ -85,15 +86,14 @@ typedef struct ssw_engine_stats {
 
 /* Run the job. Collective on comm: rank 0 serves (or trains, if alone), the others train.
  * Returns SSW_OK also when stopped by a signal (see stats->stopped). */
-int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
+SSW_NODISCARD int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
                    ssw_engine_stats_t *stats);
 
-/* Estimated seconds from now; internal helpers shared by master.c and worker.c. */
-double ssw_engine_now(void);
+/* Internal helpers shared by master.c and worker.c. */
 /* Sleep for the idle-round number `round` of a wait: 0 for the first rounds (poll again at
  * once), then doubling up to SSW_ENGINE_SLEEP_MAX_NS. Not collective. */
 void ssw_engine_idle(int round);
 /* Wait for req without spinning. Not collective. */
-int ssw_engine_wait(MPI_Request *req, MPI_Status *status);
+SSW_NODISCARD int ssw_engine_wait(MPI_Request *req, MPI_Status *status);
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "shallowsweep/error.h"
+
 enum {
   SSW_EXPR_MAX_LEN = 1024,  /* characters of one expression */
   SSW_EXPR_MAX_DEPTH = 64,  /* nesting of parentheses / operators (bounds the recursion) */
@@ -27,7 +29,7 @@ typedef struct ssw_expr ssw_expr_t; /* a parsed expression: a tree and the names
 /* Parse text. On a syntax error returns SSW_ERR_INPUT with a message "what is wrong at
  * column C" and, if err_col is non-NULL, *err_col = C (0-based offset into text).
  * Not collective. */
-int ssw_expr_parse(ssw_expr_t **expr, const char *text, int *err_col);
+SSW_NODISCARD int ssw_expr_parse(ssw_expr_t **expr, const char *text, int *err_col);
 void ssw_expr_destroy(ssw_expr_t **expr);
 
 /* The distinct names used, in order of first appearance. */
@@ -39,7 +41,7 @@ typedef int (*ssw_expr_lookup_fn)(void *ctx, const char *name, double *value);
 
 /* Evaluate with every name's value from lookup. The result may be non-finite (log(0),
  * 1/0): the caller decides whether that is an error. */
-int ssw_expr_eval(const ssw_expr_t *expr, ssw_expr_lookup_fn lookup, void *ctx, double *value);
+SSW_NODISCARD int ssw_expr_eval(const ssw_expr_t *expr, ssw_expr_lookup_fn lookup, void *ctx, double *value);
 
 /* The canonical text (see above) into buf; returns buf (truncated if size is too small). */
 char *ssw_expr_format(const ssw_expr_t *expr, char *buf, size_t size);

@@ -10,10 +10,11 @@
 #ifndef SHALLOWSWEEP_INIT_H
 #define SHALLOWSWEEP_INIT_H
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/model.h"
 #include "shallowsweep/params.h"
 
 /* theta (P) <- the initial parameters of resolved params p for its seed. */
-int ssw_init_weights(const ssw_params_t *p, const ssw_model_t *M, double *theta);
+SSW_NODISCARD int ssw_init_weights(const ssw_params_t *p, const ssw_model_t *M, double *theta);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/params.h"
 
 typedef struct ssw_model {
@@ -47,20 +48,22 @@ typedef struct ssw_workspace {
   double *r;     /* (n_max) residuals f - y */
 } ssw_workspace_t;
 
-int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m);
+SSW_NODISCARD int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m);
 void ssw_workspace_fini(ssw_workspace_t *ws);
+/* Bytes ssw_workspace_init allocates for n_max samples and width m. */
+double ssw_workspace_bytes(int64_t n_max, int64_t m);
 
 /* Loss L and, if grad != NULL, its gradient over the groups in `groups` (SSW_GROUP_*;
  * untrained groups' entries are set to 0). X (n, d), y (n), theta and grad (P).
  * Uses BLAS (dgemm) for the products. Z (m, n) of the last call is left in ws->Z. */
-int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+SSW_NODISCARD int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
                         const double *y, unsigned groups, double *grad, ssw_workspace_t *ws,
                         double *loss);
 /* The plain-loop twin of ssw_model_loss_grad (no BLAS, no workspace), held to it by tests. */
 double ssw_model_loss_grad_naive(const ssw_model_t *M, const double *theta, int64_t n,
                                  const double *X, const double *y, unsigned groups, double *grad);
 /* Network outputs only: f (n). */
-int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
+SSW_NODISCARD int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
                       double *f, ssw_workspace_t *ws);
 /* Pin BLAS to one thread in this process (OpenBLAS's pthread build otherwise starts one
  * thread per core in every MPI rank). Call once at start-up. Not collective. */

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
+
 typedef enum {
   SSW_ACT_RELU, SSW_ACT_LEAKY_RELU, SSW_ACT_QUADRATIC, SSW_ACT_TANH, SSW_ACT_SOFTPLUS,
   SSW_ACT_SIGMOID, SSW_ACT_ERF, SSW_ACT_GELU, SSW_ACT_LINEAR, SSW_ACT_RAMP,
@@ -120,9 +122,9 @@ const ssw_param_key_t *ssw_params_key(const char *name);
 void ssw_params_init(ssw_params_t *p);
 /* Set one key from its text ("0.5", "true", "relu", "[inner, outer]", "[0.1, 0.2]").
  * Fails with SSW_ERR_INPUT and a message naming the key on a wrong type or range. */
-int ssw_params_set(ssw_params_t *p, const char *key, const char *text);
+SSW_NODISCARD int ssw_params_set(ssw_params_t *p, const char *key, const char *text);
 /* Set a numeric (INT, REAL or BOOL) key from a double, checking type and range. */
-int ssw_params_set_number(ssw_params_t *p, const char *key, double value);
+SSW_NODISCARD int ssw_params_set_number(ssw_params_t *p, const char *key, double value);
 /* Numeric value of an INT, REAL, BOOL or ENUM key (enum: its index). */
 double ssw_params_get_number(const ssw_params_t *p, const ssw_param_key_t *key);
 /* Format a key's value as canonical text into buf. Returns buf. */
@@ -130,12 +132,12 @@ char *ssw_params_format(const ssw_params_t *p, const ssw_param_key_t *key, char 
 /* Fill the derived defaults (output_scale, inner_init_std) left NaN. */
 void ssw_params_resolve(ssw_params_t *p);
 /* Cross-key checks after resolve (symmetric_init needs even width, batch_size <= n, ...).
- * Fails with SSW_ERR_INPUT, a message "key 'K': ..." saying what to do, and *bad_key = K
- * (bad_key may be NULL). */
-int ssw_params_check(const ssw_params_t *p, const char **bad_key);
+ * Fails with SSW_ERR_INPUT and a reason saying what to do; the trace names the key at fault
+ * (ssw_error_key()). */
+SSW_NODISCARD int ssw_params_check(const ssw_params_t *p);
 
 /* Names of activations etc., for messages. */
 const char *ssw_activation_name(ssw_activation_t a);
-int ssw_activation_from_name(const char *name, ssw_activation_t *out);
+SSW_NODISCARD int ssw_activation_from_name(const char *name, ssw_activation_t *out);
 
 #endif

@@ -38,11 +38,6 @@
 
 typedef struct ssw_store ssw_store_t;
 
-/* Make MPI on comm and HDF5 return errors instead of aborting or printing, so that every
- * call can be checked (MPI_ERRORS_RETURN, H5Eset_auto2 off). Call once after MPI_Init.
- * Not collective. */
-int ssw_store_setup_errors(MPI_Comm comm);
-
 /* What the file is created from. Every rank passes identical values. */
 typedef struct ssw_store_spec {
   const char *name;            /* sweep name */
@@ -57,21 +52,21 @@ typedef struct ssw_store_spec {
 /* Take the job's lock on path + ".lock". Collective on comm. Fails with SSW_ERR_INPUT and a
  * message naming the holder's pid when another job (or orphaned ranks of a killed one) holds
  * it. The lock is released by ssw_store_unlock or when the process exits. */
-int ssw_store_lock(const char *path, MPI_Comm comm, int *lock_fd);
+SSW_NODISCARD int ssw_store_lock(const char *path, MPI_Comm comm, int *lock_fd);
 /* Release the lock (accepts -1). Not collective. */
 void ssw_store_unlock(int *lock_fd);
 
 /* Create path atomically: build it under a temporary name beside it, close, rename, reopen
  * for writing. path must not exist. Collective on comm. */
-int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec);
+SSW_NODISCARD int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec);
 /* Open an existing file for writing cells (resume). Collective on comm. */
-int ssw_store_open(ssw_store_t **store, const char *path, MPI_Comm comm);
+SSW_NODISCARD int ssw_store_open(ssw_store_t **store, const char *path, MPI_Comm comm);
 /* Open read-only without MPI-IO and without HDF5 file locking (status, analysis of a live
  * file). Not collective. */
-int ssw_store_open_readonly(ssw_store_t **store, const char *path);
+SSW_NODISCARD int ssw_store_open_readonly(ssw_store_t **store, const char *path);
 /* Close; collective on the comm the store was opened with (not collective for read-only).
  * Accepts NULL; sets *store to NULL. */
-int ssw_store_close(ssw_store_t **store);
+SSW_NODISCARD int ssw_store_close(ssw_store_t **store);
 
 /* Facts read from the file. Not collective. */
 int64_t ssw_store_ncells(const ssw_store_t *store);
@@ -83,27 +78,34 @@ unsigned ssw_store_series_mask(const ssw_store_t *store);
 
 /* Write one cell: trajectories, scalars + checksum, then status. rank is stored in /cell/rank.
  * Independent I/O; not collective. */
-int ssw_store_write_cell(ssw_store_t *store, int64_t index, const ssw_result_t *r, int rank);
+SSW_NODISCARD int ssw_store_write_cell(ssw_store_t *store, int64_t index, const ssw_result_t *r, int rank);
 /* Set a cell's status alone (resume puts a damaged cell back to pending). Not collective. */
-int ssw_store_write_status(ssw_store_t *store, int64_t index, int8_t status);
+SSW_NODISCARD int ssw_store_write_status(ssw_store_t *store, int64_t index, int8_t status);
 /* Read every cell's status into status (ncells). Not collective. */
-int ssw_store_read_status(ssw_store_t *store, int8_t *status);
+SSW_NODISCARD int ssw_store_read_status(ssw_store_t *store, int8_t *status);
 /* Read one cell back into r (r->k == ssw_store_k; r->steps is left alone) and its stored
  * checksum and rank. Not collective. */
-int ssw_store_read_cell(ssw_store_t *store, int64_t index, ssw_result_t *r, uint32_t *checksum, int32_t *rank);
+SSW_NODISCARD int ssw_store_read_cell(ssw_store_t *store, int64_t index, ssw_result_t *r, uint32_t *checksum, int32_t *rank);
 /* Recompute the checksum of every done cell (status != 0); damaged[i] = 1 where the stored
  * checksum does not match, 0 elsewhere; *ndamaged their count. Reads one slab of the first
  * axis at a time. Not collective. */
-int ssw_store_verify(ssw_store_t *store, const int8_t *status, uint8_t *damaged, int64_t *ndamaged);
+SSW_NODISCARD int ssw_store_verify(ssw_store_t *store, const int8_t *status, uint8_t *damaged, int64_t *ndamaged);
+
+/* One trained cell in a new serial HDF5 file at path (cell --dump): /X, /y (and /X_test,
+ * /y_test), the initial /W0 (m, d), /b0 (m), /a0 (m), /steps and /series/<name> (K), the
+ * scalars as attributes of /result, the parameters as attributes of /params, and root
+ * attributes sweep_canonical and cell_index. Not collective (no MPI-IO). */
+SSW_NODISCARD int ssw_store_dump_cell(const char *path, const char *sweep_canonical, int64_t index,
+                                      const ssw_trainer_t *trainer, const ssw_result_t *r);
+
+/* Bytes one cell takes in the file: its scalars and nseries series of k float64 (the size
+ * plan prints; the file is fully allocated at creation). Not collective. */
+double ssw_store_cell_bytes(int64_t k, int nseries);
 
 /* CRC-32 (the polynomial of zlib.crc32) of a cell as stored, over, in order: each present series
  * (k float64, in ssw_series_names order), init_loss, final_loss (float64), iters, iters_to_tol
  * (int64), wall_s, gflops (float64), rank (int32), ntk_min, ntk_max (float64), message (256
  * bytes, NUL-padded), status (int8); native little-endian bytes. Not collective. */
 uint32_t ssw_store_cell_checksum(const ssw_result_t *r, unsigned series_mask, int32_t rank);
-
-/* The keys whose values differ between two canonical sweeps, as "a.b, c.d" (at most size
- * bytes); empty when equal. Not collective. */
-void ssw_store_canonical_diff(const char *a, const char *b, char *out, size_t size);
 
 #endif

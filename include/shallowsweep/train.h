@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/data.h"
 #include "shallowsweep/model.h"
 #include "shallowsweep/params.h"
@@ -25,10 +26,14 @@ enum {
 };
 extern const char *const ssw_series_names[SSW_SERIES_COUNT];
 
+/* A cell's status, as stored (int8) in /cell/status; the file names them too (its
+ * flag_values and flag_meanings attributes, written from ssw_status_names). */
 typedef enum {
   SSW_STATUS_PENDING = 0, SSW_STATUS_CONVERGED = 1, SSW_STATUS_MAX_ITERS = 2,
-  SSW_STATUS_DIVERGED = 3, SSW_STATUS_FAILED = 4
+  SSW_STATUS_DIVERGED = 3, SSW_STATUS_FAILED = 4, SSW_STATUS_COUNT
 } ssw_status_t;
+extern const char *const ssw_status_names[SSW_STATUS_COUNT];
+/* ssw_status_names[status], or "unknown" out of range. */
 const char *ssw_status_name(int status);
 
 enum { SSW_MESSAGE_MAX = 256 };
@@ -47,13 +52,13 @@ typedef struct ssw_result {
   char message[SSW_MESSAGE_MAX];      /* failure text for status 4 */
 } ssw_result_t;
 
-int ssw_result_init(ssw_result_t *r, int64_t k);
+SSW_NODISCARD int ssw_result_init(ssw_result_t *r, int64_t k);
 void ssw_result_fini(ssw_result_t *r);
 /* Reset every value to "not recorded" (NaN, -1, pending), keeping k and steps. */
 void ssw_result_clear(ssw_result_t *r);
 
 /* The k record steps over 0..max_iters (distinct, increasing, first 0, last max_iters). */
-int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps /* (k) */);
+SSW_NODISCARD int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps /* (k) */);
 
 /* Everything one cell needs, allocated once: data, weights, workspace. */
 typedef struct ssw_trainer {
@@ -73,15 +78,22 @@ typedef struct ssw_trainer {
   ssw_workspace_t ws;      /* for n_loss samples */
 } ssw_trainer_t;
 
+/* The model of a cell's cost and memory that plan, the scheduler and the deadline use:
+ * estimated flop-equivalents of training params to max_iters (every step plus the record
+ * points' evaluations and the NTK), and the bytes a trainer for params holds at its peak
+ * (the arrays ssw_trainer_init allocates, counted by the same function). Not collective. */
+double ssw_trainer_cost(const ssw_params_t *p);
+double ssw_trainer_memory(const ssw_params_t *p);
+
 /* Allocate and initialise data and weights for resolved, checked params. */
-int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p);
+SSW_NODISCARD int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p);
 void ssw_trainer_fini(ssw_trainer_t *t);
 /* Train from theta0 into r (r->k must equal p.record_points). If stop is non-NULL and
  * becomes nonzero, return SSW_ERR_STOPPED promptly (the cell is abandoned). No allocation. */
-int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop);
+SSW_NODISCARD int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop);
 
 /* The one entry point: resolve, check, train. r must be ssw_result_init'ed with
  * k = record_points. A bad parameter returns SSW_ERR_INPUT. Not collective. */
-int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop);
+SSW_NODISCARD int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop);
 
 #endif

@@ -1,12 +1,13 @@
 /* shallowsweep cell FILE --at width=256,n=64,seed=0: train one cell here, without MPI, and
  * print its verdict (--json: every scalar and series; --dump: the data and initial weights
  * too, in HDF5, so that the cell can be re-checked in Python). */
-#include <hdf5.h>
 #include <string.h>
 
 #include "cli.h"
-#include "shallowsweep/model.h"
+#include "shallowsweep/check.h"
 #include "shallowsweep/error.h"
+#include "shallowsweep/model.h"
+#include "shallowsweep/store.h"
 #include "shallowsweep/train.h"
 
 static int run(int argc, char **argv);
@@ -38,15 +39,11 @@ const ssw_command_t ssw_command_cell = {
 
 /* ---- output ---- */
 
-static void print_coords(const ssw_grid_t *g, int64_t index, bool json) {
+static void print_json_coords(const ssw_grid_t *g, int64_t index) {
   int64_t c[SSW_MAX_AXES];
   ssw_grid_coords(g, index, c);
   for (int a = 0; a < g->naxes; a++) {
     const ssw_axis_t *axis = &g->axes[a];
-    if (!json) {
-      printf("%s%s=%s", a ? ", " : "", axis->name, axis->labels[c[a]]);
-      continue;
-    }
     printf("%s", a ? ", " : "");
     ssw_json_string(stdout, axis->name);
     printf(": ");
@@ -57,9 +54,10 @@ static void print_coords(const ssw_grid_t *g, int64_t index, bool json) {
 
 static void print_human(const ssw_sweep_t *sweep, int64_t index, const ssw_result_t *r) {
   const ssw_grid_t *g = ssw_sweep_grid(sweep);
-  printf("cell %lld of %lld: ", (long long)index, (long long)g->ncells);
-  print_coords(g, index, false);
-  printf("\nverdict       %s after %lld steps\n", ssw_status_name(r->status), (long long)r->iters);
+  char cell[SSW_CELL_TEXT_MAX];
+  ssw_grid_cell_text(g, index, cell, sizeof cell);
+  printf("cell %lld of %lld: %s\n", (long long)index, (long long)g->ncells, cell);
+  printf("verdict       %s after %lld steps\n", ssw_status_name(r->status), (long long)r->iters);
   printf("init_loss     %.6g\nfinal_loss    %.6g\niters_to_tol  %lld\n", r->init_loss, r->final_loss,
          (long long)r->iters_to_tol);
   printf("wall_s        %.3f\ngflops        %.3g\n", r->wall_s, r->gflops);
@@ -71,7 +69,7 @@ static void print_json(const ssw_sweep_t *sweep, int64_t index, const ssw_params
   printf("{\"sweep\": ");
   ssw_json_string(stdout, ssw_sweep_name(sweep));
   printf(", \"index\": %lld, \"coords\": {", (long long)index);
-  print_coords(ssw_sweep_grid(sweep), index, true);
+  print_json_coords(ssw_sweep_grid(sweep), index);
   printf("},\n \"params\": {");
   size_t nkeys;
   const ssw_param_key_t *keys = ssw_params_keys(&nkeys);
@@ -106,130 +104,6 @@ static void print_json(const ssw_sweep_t *sweep, int64_t index, const ssw_params
     printf("]");
   }
   printf("}}\n");
-}
-
-/* ---- --dump: plain serial HDF5 (the default file driver needs no MPI) ---- */
-
-#define H5_CHECK(call, what)                                                               \
-  do {                                                                                     \
-    if ((call) < 0) {                                                                      \
-      H5Eprint2(H5E_DEFAULT, stderr);                                                      \
-      return SSW_ERROR(SSW_ERR_IO, "HDF5: %s failed in %s — check the path and free space", \
-                       what, path);                                                        \
-    }                                                                                      \
-  } while (0)
-
-static int write_array(hid_t loc, const char *path, const char *name, hid_t type, int rank,
-                       const int64_t *dims, const void *data) {
-  hsize_t hd[2] = {(hsize_t)dims[0], rank > 1 ? (hsize_t)dims[1] : 1};
-  hid_t space = H5Screate_simple(rank, hd, NULL);
-  H5_CHECK(space, "H5Screate_simple");
-  hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (ds < 0) H5Sclose(space);
-  H5_CHECK(ds, name);
-  herr_t w = dims[0] > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
-  herr_t c1 = H5Dclose(ds), c2 = H5Sclose(space);
-  H5_CHECK(w, name);
-  H5_CHECK(c1 < 0 || c2 < 0 ? -1 : 0, "closing a dataset");
-  return SSW_OK;
-}
-
-static int write_attr_number(hid_t loc, const char *path, const char *name, double v) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  H5_CHECK(space, "H5Screate");
-  hid_t at = H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT);
-  if (at < 0) H5Sclose(space);
-  H5_CHECK(at, name);
-  herr_t w = H5Awrite(at, H5T_NATIVE_DOUBLE, &v);
-  H5Aclose(at);
-  H5Sclose(space);
-  H5_CHECK(w, name);
-  return SSW_OK;
-}
-
-static int write_attr_text(hid_t loc, const char *path, const char *name, const char *text) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5_CHECK(type, "H5Tcopy");
-  H5Tset_size(type, strlen(text) + 1);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t at = space < 0 ? -1 : H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = at < 0 ? -1 : H5Awrite(at, type, text);
-  if (at >= 0) H5Aclose(at);
-  if (space >= 0) H5Sclose(space);
-  H5Tclose(type);
-  H5_CHECK(w, name);
-  return SSW_OK;
-}
-
-static int dump_data(hid_t f, const char *path, const ssw_trainer_t *t) {
-  const ssw_model_t *M = &t->M;
-  int64_t d = t->p.dim, m = M->m;
-  SSW_TRY(write_array(f, path, "X", H5T_NATIVE_DOUBLE, 2, (int64_t[]){t->n_loss, d}, t->X));
-  SSW_TRY(write_array(f, path, "y", H5T_NATIVE_DOUBLE, 1, (int64_t[]){t->n_loss}, t->y));
-  if (t->p.test_n > 0) {
-    SSW_TRY(write_array(f, path, "X_test", H5T_NATIVE_DOUBLE, 2, (int64_t[]){t->p.test_n, d}, t->X_test));
-    SSW_TRY(write_array(f, path, "y_test", H5T_NATIVE_DOUBLE, 1, (int64_t[]){t->p.test_n}, t->y_test));
-  }
-  SSW_TRY(write_array(f, path, "W0", H5T_NATIVE_DOUBLE, 2, (int64_t[]){m, d}, t->theta0 + ssw_theta_W(M)));
-  SSW_TRY(write_array(f, path, "b0", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta0 + ssw_theta_b(M)));
-  SSW_TRY(write_array(f, path, "a0", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta0 + ssw_theta_a(M)));
-  return SSW_OK;
-}
-
-static int dump_result(hid_t f, const char *path, const ssw_result_t *r) {
-  SSW_TRY(write_array(f, path, "steps", H5T_NATIVE_INT64, 1, (int64_t[]){r->k}, r->steps));
-  hid_t g = H5Gcreate2(f, "series", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(g, "creating /series");
-  int rc = SSW_OK;
-  for (int s = 0; s < SSW_SERIES_COUNT && rc == SSW_OK; s++)
-    rc = write_array(g, path, ssw_series_names[s], H5T_NATIVE_DOUBLE, 1, (int64_t[]){r->k}, r->series[s]);
-  H5Gclose(g);
-  SSW_TRY(rc);
-  g = H5Gcreate2(f, "result", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(g, "creating /result");
-  const struct { const char *name; double v; } scalars[] = {
-      {"status", r->status}, {"init_loss", r->init_loss}, {"final_loss", r->final_loss},
-      {"iters", (double)r->iters}, {"iters_to_tol", (double)r->iters_to_tol}, {"wall_s", r->wall_s},
-      {"gflops", r->gflops}, {"ntk_min", r->ntk_min}, {"ntk_max", r->ntk_max}};
-  for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == SSW_OK; i++)
-    rc = write_attr_number(g, path, scalars[i].name, scalars[i].v);
-  if (rc == SSW_OK) rc = write_attr_text(g, path, "message", r->message);
-  H5Gclose(g);
-  return rc;
-}
-
-static int dump_params(hid_t f, const char *path, const ssw_sweep_t *sweep, int64_t index, const ssw_params_t *p) {
-  SSW_TRY(write_attr_text(f, path, "sweep_canonical", ssw_sweep_canonical(sweep)));
-  SSW_TRY(write_attr_number(f, path, "cell_index", (double)index));
-  hid_t g = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(g, "creating /params");
-  size_t nkeys;
-  const ssw_param_key_t *keys = ssw_params_keys(&nkeys);
-  int rc = SSW_OK;
-  for (size_t k = 0; k < nkeys && rc == SSW_OK; k++) {
-    char buf[2048];
-    if (keys[k].type == SSW_KEY_INT || keys[k].type == SSW_KEY_REAL)
-      rc = write_attr_number(g, path, keys[k].name, ssw_params_get_number(p, &keys[k]));
-    else
-      rc = write_attr_text(g, path, keys[k].name, ssw_params_format(p, &keys[k], buf, sizeof buf));
-  }
-  H5Gclose(g);
-  return rc;
-}
-
-static int dump(const char *path, const ssw_sweep_t *sweep, int64_t index, const ssw_trainer_t *t,
-                const ssw_result_t *r) {
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(f, "creating the file");
-  int rc = dump_data(f, path, t);
-  if (rc == SSW_OK) rc = dump_result(f, path, r);
-  if (rc == SSW_OK) rc = dump_params(f, path, sweep, index, &t->p);
-  herr_t c = H5Fclose(f);
-  SSW_TRY(rc);
-  H5_CHECK(c, "closing the file");
-  return SSW_OK;
 }
 
 /* ---- the command ---- */
@@ -270,7 +144,8 @@ static int train_cell(const ssw_sweep_t *sweep, int64_t index, const cell_args_t
     if (a->json) print_json(sweep, index, &t.p, &r);
     else print_human(sweep, index, &r);
   }
-  if (rc == SSW_OK && a->dump) rc = dump(a->dump, sweep, index, &t, &r);
+  if (rc == SSW_OK && a->dump) rc = ssw_check_setup_hdf5();
+  if (rc == SSW_OK && a->dump) rc = ssw_store_dump_cell(a->dump, ssw_sweep_canonical(sweep), index, &t, &r);
   ssw_trainer_fini(&t);
   ssw_result_fini(&r);
   SSW_TRY(rc);

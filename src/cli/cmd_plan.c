@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "shallowsweep/error.h"
+#include "shallowsweep/store.h"
 #include "shallowsweep/train.h"
 
 /* Sustained model GFLOP/s of one core (one rank, BLAS single-threaded): tests/bench/bench_core
@@ -12,9 +13,6 @@
 #define SSW_PLAN_GFLOPS_PER_CORE 20.0
 /* Plan sums every cell up to this many, else a deterministic evenly spaced sample. */
 #define SSW_PLAN_MAX_EXACT 1000000
-/* Bytes per cell of /cell: status int8, checksum uint32, 9 float64 scalars (init_loss,
- * final_loss, iters, iters_to_tol, wall_s, gflops, rank, ntk_min, ntk_max), the message. */
-#define SSW_PLAN_SCALAR_BYTES (1.0 + 4.0 + 9 * 8.0 + SSW_MESSAGE_MAX)
 
 static int run(int argc, char **argv);
 
@@ -57,12 +55,6 @@ static void survey(const ssw_sweep_t *sweep, plan_t *pl) {
   pl->total_flops *= (double)ncells / (double)pl->sampled;
 }
 
-static void print_cell(const ssw_grid_t *g, int64_t index) {
-  int64_t coords[SSW_MAX_AXES];
-  ssw_grid_coords(g, index, coords);
-  for (int a = 0; a < g->naxes; a++) printf("%s%s=%s", a ? "," : "", g->axes[a].name, g->axes[a].labels[coords[a]]);
-}
-
 static int run(int argc, char **argv) {
   ssw_cli_sweep_args_t args = {0};
   for (int i = 1; i < argc; i++)
@@ -75,8 +67,8 @@ static int run(int argc, char **argv) {
   plan_t pl;
   survey(sweep, &pl);
   int64_t k = ssw_sweep_record_points(sweep);
-  double file_bytes = (double)g->ncells * (SSW_PLAN_SCALAR_BYTES + (double)k * SSW_SERIES_COUNT * 8.0);
-  char fbuf[32], mbuf[32];
+  double scalar_bytes = ssw_store_cell_bytes(0, 0), file_bytes = (double)g->ncells * ssw_store_cell_bytes(k, SSW_SERIES_COUNT);
+  char fbuf[32], mbuf[32], cell[SSW_CELL_TEXT_MAX];
   human_bytes(file_bytes, fbuf, sizeof fbuf);
   human_bytes(pl.max_memory, mbuf, sizeof mbuf);
   printf("sweep        %s (%s)\n", ssw_sweep_name(sweep), args.path);
@@ -90,10 +82,9 @@ static int run(int argc, char **argv) {
          pl.total_flops / (SSW_PLAN_GFLOPS_PER_CORE * 1e9) / 3600.0, SSW_PLAN_GFLOPS_PER_CORE,
          pl.total_flops / (SSW_PLAN_GFLOPS_PER_CORE * 1e9) / 3600.0 / 64.0);
   printf("output file  %s (%lld cells x (%.0f B of scalars + %lld points x %d series x 8 B))\n", fbuf,
-         (long long)g->ncells, SSW_PLAN_SCALAR_BYTES, (long long)k, SSW_SERIES_COUNT);
-  printf("memory/rank  %s (largest cell: ", mbuf);
-  print_cell(g, pl.max_memory_cell);
-  printf(")\n");
+         (long long)g->ncells, scalar_bytes, (long long)k, SSW_SERIES_COUNT);
+  ssw_grid_cell_text(g, pl.max_memory_cell, cell, sizeof cell);
+  printf("memory/rank  %s (largest cell: %s)\n", mbuf, cell);
   ssw_sweep_destroy(&sweep);
   return SSW_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "shallowsweep/check.h"
 #include "shallowsweep/engine.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/model.h"
@@ -66,7 +67,7 @@ static int parse(int argc, char **argv, run_args_t *a) {
     } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--deadline", &v)) != 0) {
       double end;
       if (found < 0) return SSW_EXIT_USAGE;
-      if (ssw_deadline_parse(v, ssw_deadline_clock(), &end) != SSW_OK)
+      if (ssw_deadline_parse(v, ssw_clock_wall(), &end) != SSW_OK)
         return ssw_cli_usage_error(&ssw_command_run, "%s", ssw_error_message());
       a->deadline = v;
     } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--batch", &v)) != 0) {
@@ -90,35 +91,24 @@ static int parse(int argc, char **argv, run_args_t *a) {
 
 /* ---- every rank resolves the same text ---- */
 
-static int read_text(const char *path, char **text, long *len) {
-  FILE *f = fopen(path, "rb");
-  SSW_REQUIRE(f, SSW_ERR_INPUT, "%s: cannot read the sweep file: %s", path, strerror(errno));
-  fseek(f, 0, SEEK_END);
-  *len = ftell(f);
-  rewind(f);
-  *text = malloc((size_t)*len + 1);
-  size_t got = *text ? fread(*text, 1, (size_t)*len, f) : 0;
-  fclose(f);
-  SSW_REQUIRE(*text && got == (size_t)*len, SSW_ERR_IO, "%s: cannot read the sweep file", path);
-  (*text)[*len] = '\0';
-  return SSW_OK;
-}
-
-/* Rank 0 reads the file and broadcasts it; every rank parses it. Collective on comm. */
+/* Rank 0 reads the file (ssw_sweep_read_file, as every command does) and broadcasts it;
+ * every rank parses it. Collective on comm. */
 static int load_sweep(MPI_Comm comm, int rank, const run_args_t *a, ssw_sweep_t **sweep) {
   char *text = NULL;
-  long len = -1;
-  int rc = rank == 0 ? read_text(a->sweep.path, &text, &len) : SSW_OK;
-  if (rc != SSW_OK) len = -1;
-  if (MPI_Bcast(&len, 1, MPI_LONG, 0, comm) != MPI_SUCCESS)
-    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast of the sweep's length failed");
+  size_t size = 0;
+  int rc = rank == 0 ? ssw_sweep_read_file(a->sweep.path, &text, &size) : SSW_OK;
+  long len = rc == SSW_OK ? (long)size : -1;
+  MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
   if (len < 0) {
     free(text);
     return rank == 0 ? rc : SSW_ERROR(SSW_ERR_INPUT, "rank 0 could not read %s", a->sweep.path);
   }
   if (rank != 0) SSW_ALLOC(text, len + 1);
-  if (MPI_Bcast(text, (int)len, MPI_CHAR, 0, comm) != MPI_SUCCESS)
-    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast of the sweep's text failed");
+  rc = MPI_Bcast(text, (int)len, MPI_CHAR, 0, comm);
+  if (rc != MPI_SUCCESS) {
+    free(text);
+    return ssw_mpi_fail(rc, __FILE__, __LINE__, __func__, "MPI_Bcast(sweep text)");
+  }
   text[len] = '\0';
   rc = ssw_sweep_load_text(sweep, a->sweep.path, text, (size_t)len, a->sweep.sets, a->sweep.nsets);
   free(text);
@@ -150,8 +140,7 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
 static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_store_spec_t *spec,
                        ssw_store_t **store) {
   int exists = rank == 0 && access(a->out, F_OK) == 0;
-  if (MPI_Bcast(&exists, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
-    return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
   if (exists && !a->resume)
     return SSW_ERROR(SSW_ERR_INPUT,
                      "%s exists and was left untouched: add --resume to continue it, or choose another -o", a->out);
@@ -161,24 +150,16 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
   }
   SSW_TRY(ssw_store_open(store, a->out, comm));
   char diff[2048] = "";
-  if (rank == 0) ssw_store_canonical_diff(ssw_store_canonical(*store), spec->sweep_canonical, diff, sizeof diff);
-  if (MPI_Bcast(diff, sizeof diff, MPI_CHAR, 0, comm) != MPI_SUCCESS) return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  if (rank == 0) ssw_sweep_canonical_diff(ssw_store_canonical(*store), spec->sweep_canonical, diff, sizeof diff);
+  MPI_CHECK(MPI_Bcast(diff, sizeof diff, MPI_CHAR, 0, comm));
   if (diff[0]) {
-    ssw_store_close(store);
+    SSW_TRY(ssw_store_close(store)); /* collective: every rank has the same diff */
     return SSW_ERROR(SSW_ERR_INPUT,
                      "refusing to resume %s: it was made from a different sweep; keys that differ: %s. "
                      "Undo the change, or run into a new file without --resume",
                      a->out, diff);
   }
   return SSW_OK;
-}
-
-static void print_cell(FILE *f, const ssw_grid_t *g, int64_t index) {
-  int64_t c[SSW_MAX_AXES];
-  ssw_grid_coords(g, index, c);
-  fprintf(f, "cell %lld (", (long long)index);
-  for (int i = 0; i < g->naxes; i++) fprintf(f, "%s%s=%s", i ? "," : "", g->axes[i].name, g->axes[i].labels[c[i]]);
-  fprintf(f, ")");
 }
 
 /* Rank 0: statuses, damaged cells back to pending (resume), the pending list and costs. */
@@ -195,9 +176,10 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
     SSW_TRY(ssw_store_verify(store, status, damaged, &ndamaged));
     for (int64_t c = 0; c < n && ndamaged; c++) {
       if (!damaged[c]) continue;
-      fprintf(stderr, "shallowsweep run: ");
-      print_cell(stderr, ssw_sweep_grid(sweep), c);
-      fprintf(stderr, " was marked done but its data do not match its checksum: running it again\n");
+      char cell[SSW_CELL_TEXT_MAX];
+      ssw_grid_cell_text(ssw_sweep_grid(sweep), c, cell, sizeof cell);
+      fprintf(stderr, "shallowsweep run: cell %lld (%s) was marked done but its data do not match its checksum: "
+              "running it again\n", (long long)c, cell);
       SSW_TRY(ssw_store_write_status(store, c, SSW_STATUS_PENDING));
       status[c] = SSW_STATUS_PENDING;
     }
@@ -210,7 +192,7 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
     if (status[c] == SSW_STATUS_PENDING) {
       (*pending)[job->npending++] = c;
       (*cost)[c] = ssw_sweep_cell_cost(sweep, c);
-    } else if (status[c] > 0 && status[c] <= SSW_STATUS_FAILED) {
+    } else if (status[c] > 0 && status[c] < SSW_STATUS_COUNT) {
       job->done_before[status[c]]++;
     }
   }
@@ -239,9 +221,9 @@ static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int
 
 /* Rank 0 learns the job's end (it may ask squeue); the others wait for its verdict. Collective on comm. */
 static int job_deadline(MPI_Comm comm, int rank, const run_args_t *a, ssw_deadline_t *dl) {
-  double now = ssw_deadline_clock();
+  double now = ssw_clock_wall();
   int rc = rank == 0 ? ssw_deadline_resolve(dl, a->deadline, now) : SSW_OK;
-  if (MPI_Bcast(&rc, 1, MPI_INT, 0, comm) != MPI_SUCCESS) return SSW_ERROR(SSW_ERR_LIB, "MPI_Bcast failed");
+  MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
   if (rc != SSW_OK) return rank == 0 ? rc : SSW_ERROR(SSW_ERR_INPUT, "rank 0 could not resolve the deadline");
   if (rank == 0 && !a->quiet && ssw_deadline_active(dl))
     fprintf(stderr, "shallowsweep run: deadline in %.0f s (%s); cells start until %.0f s before it\n", dl->end - now,
@@ -252,8 +234,8 @@ static int job_deadline(MPI_Comm comm, int rank, const run_args_t *a, ssw_deadli
 /* Everything between MPI_Init and MPI_Finalize. Collective on comm. */
 static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  MPI_CHECK(MPI_Comm_size(comm, &size));
   ssw_sweep_t *sweep = NULL;
   SSW_TRY(load_sweep(comm, rank, a, &sweep));
   ssw_deadline_t deadline;
@@ -297,7 +279,7 @@ static int run(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   bool stopped = false;
-  int rc = ssw_store_setup_errors(MPI_COMM_WORLD);
+  int rc = ssw_check_setup(MPI_COMM_WORLD);
   if (rc == SSW_OK) rc = ssw_signals_install();
   if (rc == SSW_OK) rc = run_sweep(MPI_COMM_WORLD, &a, &stopped);
   if (rc != SSW_OK) {

@@ -3,12 +3,13 @@
  * checksum. Read-only and lock-free: it works on a file a running job is writing, because
  * the file's metadata never changes after creation (HDF5 file locking is off for this open;
  * on NFS/Lustre readers elsewhere should set HDF5_USE_FILE_LOCKING=FALSE too). */
-#include <hdf5.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "shallowsweep/check.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/store.h"
 
@@ -31,8 +32,6 @@ const ssw_command_t ssw_command_status = {
         "Exit: 0; 1 if --verify found damaged cells or the file cannot be read; 2 bad usage.\n",
 };
 
-enum { KINDS = 5 };
-
 typedef struct {
   ssw_store_t *store;
   const ssw_grid_t *grid;
@@ -40,8 +39,8 @@ typedef struct {
   int8_t *status;     /* (n) */
   uint8_t *damaged;   /* (n) with --verify, else NULL */
   int64_t ndamaged;
-  int64_t total[KINDS];
-  int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, KINDS) */
+  int64_t total[SSW_STATUS_COUNT];
+  int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, SSW_STATUS_COUNT) */
 } summary_t;
 
 static int summarize(summary_t *s, bool verify) {
@@ -49,27 +48,19 @@ static int summarize(summary_t *s, bool verify) {
   s->n = ssw_store_ncells(s->store);
   SSW_ALLOC(s->status, s->n);
   SSW_TRY(ssw_store_read_status(s->store, s->status));
-  for (int a = 0; a < s->grid->naxes; a++) SSW_ALLOC(s->per_axis[a], s->grid->axes[a].count * KINDS);
+  for (int a = 0; a < s->grid->naxes; a++) SSW_ALLOC(s->per_axis[a], s->grid->axes[a].count * SSW_STATUS_COUNT);
   int64_t coords[SSW_MAX_AXES];
   for (int64_t c = 0; c < s->n; c++) {
-    int st = s->status[c] >= 0 && s->status[c] < KINDS ? s->status[c] : SSW_STATUS_FAILED;
+    int st = s->status[c] >= 0 && s->status[c] < SSW_STATUS_COUNT ? s->status[c] : SSW_STATUS_FAILED;
     s->total[st]++;
     ssw_grid_coords(s->grid, c, coords);
-    for (int a = 0; a < s->grid->naxes; a++) s->per_axis[a][coords[a] * KINDS + st]++;
+    for (int a = 0; a < s->grid->naxes; a++) s->per_axis[a][coords[a] * SSW_STATUS_COUNT + st]++;
   }
   if (verify) {
     SSW_ALLOC(s->damaged, s->n);
     SSW_TRY(ssw_store_verify(s->store, s->status, s->damaged, &s->ndamaged));
   }
   return SSW_OK;
-}
-
-static void cell_name(const ssw_grid_t *g, int64_t index, char *buf, size_t size) {
-  int64_t c[SSW_MAX_AXES];
-  ssw_grid_coords(g, index, c);
-  size_t used = 0;
-  for (int a = 0; a < g->naxes && used < size; a++)
-    used += (size_t)snprintf(buf + used, size - used, "%s%s=%s", a ? "," : "", g->axes[a].name, g->axes[a].labels[c[a]]);
 }
 
 static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
@@ -82,8 +73,8 @@ static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
 }
 
 static void print_counts(const int64_t *k) {
-  for (int st = 1; st < KINDS; st++) printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
-  printf("  pending %lld", (long long)k[0]);
+  for (int st = 1; st < SSW_STATUS_COUNT; st++) printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
+  printf("  %s %lld", ssw_status_name(SSW_STATUS_PENDING), (long long)k[SSW_STATUS_PENDING]);
 }
 
 static int print_human(summary_t *s, const char *path, int list) {
@@ -99,19 +90,19 @@ static int print_human(summary_t *s, const char *path, int list) {
     printf("by %s:\n", ax->name);
     for (int64_t v = 0; v < ax->count; v++) {
       printf("  %-12s", ax->labels[v]);
-      print_counts(&s->per_axis[a][v * KINDS]);
+      print_counts(&s->per_axis[a][v * SSW_STATUS_COUNT]);
       printf("\n");
     }
   }
-  char name[1024], msg[SSW_MESSAGE_MAX];
+  char name[SSW_CELL_TEXT_MAX], msg[SSW_MESSAGE_MAX];
   for (int pass = 0; pass < 2; pass++) {
     int8_t want = pass == 0 ? SSW_STATUS_PENDING : SSW_STATUS_FAILED;
     int64_t count = s->total[want], shown = 0;
     if (!count) continue;
-    printf("%s (%lld%s):\n", pass == 0 ? "pending" : "failed", (long long)count, count > list ? ", first shown" : "");
+    printf("%s (%lld%s):\n", ssw_status_name(want), (long long)count, count > list ? ", first shown" : "");
     for (int64_t c = 0; c < s->n && shown < list; c++) {
       if (s->status[c] != want) continue;
-      cell_name(s->grid, c, name, sizeof name);
+      ssw_grid_cell_text(s->grid, c, name, sizeof name);
       if (pass == 1) SSW_TRY(failed_message(s, c, msg, sizeof msg));
       printf("  cell %lld (%s)%s%s\n", (long long)c, name, pass == 1 ? ": " : "", pass == 1 ? msg : "");
       shown++;
@@ -122,7 +113,7 @@ static int print_human(summary_t *s, const char *path, int list) {
            s->ndamaged ? " (run --resume to train them again):" : "");
     for (int64_t c = 0; c < s->n; c++)
       if (s->damaged[c]) {
-        cell_name(s->grid, c, name, sizeof name);
+        ssw_grid_cell_text(s->grid, c, name, sizeof name);
         printf("  cell %lld (%s)\n", (long long)c, name);
       }
   }
@@ -131,7 +122,7 @@ static int print_human(summary_t *s, const char *path, int list) {
 
 static void json_counts(const int64_t *k) {
   printf("{");
-  for (int st = 0; st < KINDS; st++) printf("%s\"%s\": %lld", st ? ", " : "", ssw_status_name(st), (long long)k[st]);
+  for (int st = 0; st < SSW_STATUS_COUNT; st++) printf("%s\"%s\": %lld", st ? ", " : "", ssw_status_name(st), (long long)k[st]);
   printf("}");
 }
 
@@ -156,7 +147,7 @@ static int print_json(summary_t *s, const char *path) {
     printf("], \"counts\": [");
     for (int64_t v = 0; v < ax->count; v++) {
       printf("%s", v ? ", " : "");
-      json_counts(&s->per_axis[a][v * KINDS]);
+      json_counts(&s->per_axis[a][v * SSW_STATUS_COUNT]);
     }
     printf("]}");
   }
@@ -184,11 +175,11 @@ static int print_json(summary_t *s, const char *path) {
   return SSW_OK;
 }
 
-static void summary_free(summary_t *s) {
+static int summary_free(summary_t *s) {
   free(s->status);
   free(s->damaged);
   for (int a = 0; a < SSW_MAX_AXES; a++) free(s->per_axis[a]);
-  ssw_store_close(&s->store);
+  return ssw_store_close(&s->store);
 }
 
 static int run(int argc, char **argv) {
@@ -198,7 +189,13 @@ static int run(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     int found = ssw_cli_option(&ssw_command_status, argc, argv, &i, "--list", &v);
     if (found < 0) return SSW_EXIT_USAGE;
-    if (found) list = atoi(v);
+    if (found) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (end == v || *end || n < 0 || n > INT32_MAX)
+        return ssw_cli_usage_error(&ssw_command_status, "--list takes a whole number >= 0 (got '%s')", v);
+      list = (int)n;
+    }
     else if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--verify") == 0) verify = true;
     else if (argv[i][0] == '-') return ssw_cli_usage_error(&ssw_command_status, "unknown option '%s'", argv[i]);
@@ -207,14 +204,14 @@ static int run(int argc, char **argv) {
   }
   if (!path) return ssw_cli_usage_error(&ssw_command_status, "no file given");
   summary_t s = {0};
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors come back as codes with HDF5's text */
-  int rc = ssw_store_open_readonly(&s.store, path);
+  int rc = ssw_check_setup_hdf5(); /* errors come back as codes with HDF5's text */
+  if (rc == SSW_OK) rc = ssw_store_open_readonly(&s.store, path);
   if (rc == SSW_OK) rc = summarize(&s, verify);
   if (rc == SSW_OK) rc = json ? print_json(&s, path) : print_human(&s, path, list);
-  summary_free(&s);
-  if (rc != SSW_OK) {
-    ssw_cli_print_error("status");
-    return rc == SSW_ERR_INPUT ? SSW_EXIT_USAGE : SSW_EXIT_FAILED;
-  }
+  if (rc != SSW_OK) ssw_cli_print_error("status"); /* before closing, which may set an error of its own */
+  int closed = summary_free(&s);
+  if (rc == SSW_OK && closed != SSW_OK) ssw_cli_print_error("status");
+  if (rc == SSW_OK) rc = closed;
+  if (rc != SSW_OK) return ssw_cli_exit_code(rc);
   return s.ndamaged ? SSW_EXIT_FAILED : SSW_EXIT_OK;
 }

@@ -42,6 +42,11 @@ int ssw_source_init(ssw_source_t *src, const ssw_params_t *p) {
   return SSW_OK;
 }
 
+double ssw_source_bytes(const ssw_params_t *p) {
+  if (p->target != SSW_TARGET_TEACHER) return 0.0;
+  return (double)sizeof(double) * ((double)p->teacher_width * (double)p->dim + (double)p->teacher_width);
+}
+
 void ssw_source_fini(ssw_source_t *src) {
   free(src->teacher_W);
   free(src->teacher_a);

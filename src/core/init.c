@@ -45,8 +45,8 @@ static void draw_neuron(const ssw_params_t *p, uint64_t j, double *w, double *b,
 
 int ssw_init_weights(const ssw_params_t *p, const ssw_model_t *M, double *theta) {
   SSW_REQUIRE(M->m == p->width && M->d == p->dim, SSW_ERR_INTERNAL, "model and params disagree");
-  SSW_REQUIRE(!p->symmetric_init || p->width % 2 == 0, SSW_ERR_INPUT,
-              "key 'width': symmetric_init needs an even width (got %lld)", (long long)p->width);
+  SSW_REQUIRE_KEY(!p->symmetric_init || p->width % 2 == 0, SSW_ERR_INPUT,
+              "width", "symmetric_init needs an even width (got %lld)", (long long)p->width);
   const int64_t m = M->m, d = M->d;
   double *W = theta + ssw_theta_W(M), *b = theta + ssw_theta_b(M), *a = theta + ssw_theta_a(M);
   for (int64_t j = 0; j < m; j++) {

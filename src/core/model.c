@@ -121,6 +121,12 @@ static int64_t block_neurons(int64_t n, int64_t m) {
   return mb < m ? mb : m;
 }
 
+/* The largest block: block_neurons(n, m) * n <= max(2^18, 8 n) doubles for any n <= n_max. */
+static int64_t workspace_g_size(int64_t n_max, int64_t m) {
+  int64_t g_size = (INT64_C(1) << 18) > 8 * n_max ? (INT64_C(1) << 18) : 8 * n_max;
+  return g_size < m * n_max ? g_size : m * n_max;
+}
+
 int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
   memset(ws, 0, sizeof *ws);
   ws->n_max = n_max;
@@ -128,11 +134,14 @@ int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
   SSW_ALLOC(ws->Z, m * n_max);
   SSW_ALLOC(ws->H, m * n_max); /* touched only for activations kept, not recomputed */
   SSW_ALLOC(ws->h_row, n_max);
-  /* the largest block: block_neurons(n, m) * n <= max(2^18, 8 n) doubles for any n <= n_max */
-  int64_t g_size = (INT64_C(1) << 18) > 8 * n_max ? (INT64_C(1) << 18) : 8 * n_max;
-  SSW_ALLOC(ws->G, g_size < m * n_max ? g_size : m * n_max);
+  SSW_ALLOC(ws->G, workspace_g_size(n_max, m));
   SSW_ALLOC(ws->r, n_max);
   return SSW_OK;
+}
+
+double ssw_workspace_bytes(int64_t n_max, int64_t m) {
+  return (double)sizeof(double) * (2.0 * (double)m * (double)n_max + 2.0 * (double)n_max +
+                                   (double)workspace_g_size(n_max, m));
 }
 
 void ssw_workspace_fini(ssw_workspace_t *ws) {

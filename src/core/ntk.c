@@ -81,6 +81,12 @@ static void gram(const ssw_model_t *M, int64_t n, const double *X, unsigned grou
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, ni, m, c, H, m, H, m, 1.0, K, ni);
 }
 
+double ssw_ntk_eigs_bytes(int64_t n, int64_t m) {
+  /* Z, H, E (n, m); K, XX (n, n); w (n); dsyevd's work for eigenvalues only, 2n + 1 */
+  const double N = (double)n;
+  return (double)sizeof(double) * (3.0 * N * (double)m + 2.0 * N * N + N + 2.0 * N + 1.0);
+}
+
 int ssw_ntk_extreme_eigs(const ssw_model_t *M, const double *theta, int64_t n, const double *X, unsigned groups,
                          double *lambda_min, double *lambda_max) {
   const int64_t m = M->m;

@@ -147,10 +147,9 @@ static int parse_real(const char *key, const char *text, double *out) {
   double v = strtod(text, &end);
   while (*end && isspace((unsigned char)*end)) end++;
   if (end == text || *end != '\0')
-    return SSW_ERROR(SSW_ERR_INPUT, "key '%s': '%s' is not a number — write a value such as 0.5 or 1e-3",
-                     key, text);
+    return SSW_ERROR_KEY(SSW_ERR_INPUT, key, "'%s' is not a number — write a value such as 0.5 or 1e-3", text);
   if (!isfinite(v))
-    return SSW_ERROR(SSW_ERR_INPUT, "key '%s': '%s' is not finite — give a finite number", key, text);
+    return SSW_ERROR_KEY(SSW_ERR_INPUT, key, "'%s' is not finite — give a finite number", text);
   *out = v;
   return SSW_OK;
 }
@@ -167,7 +166,7 @@ static int check_range(const ssw_param_key_t *k, double v) {
     snprintf(bound, sizeof bound, "%s %g", hi_op, k->max);
   else
     snprintf(bound, sizeof bound, "%s %g and %s %.10g", lo_op, k->min, hi_op, k->max);
-  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': %.17g is out of range — it must be %s (%s)", k->name, v, bound,
+  return SSW_ERROR_KEY(SSW_ERR_INPUT, k->name, "%.17g is out of range — it must be %s (%s)", v, bound,
                    k->help);
 }
 
@@ -176,18 +175,17 @@ int ssw_params_set_number(ssw_params_t *p, const char *key, double v) {
   SSW_REQUIRE(k, SSW_ERR_INPUT, "unknown key '%s'", key);
   switch (k->type) {
   case SSW_KEY_INT:
-    SSW_REQUIRE(v == floor(v), SSW_ERR_INPUT, "key '%s': %.17g is not an integer — give a whole number",
-                key, v);
+    SSW_REQUIRE_KEY(v == floor(v), SSW_ERR_INPUT, key, "%.17g is not an integer — give a whole number", v);
     SSW_TRY(check_range(k, v));
     *(int64_t *)field(p, k->offset) = (int64_t)v;
     return SSW_OK;
   case SSW_KEY_REAL:
-    SSW_REQUIRE(isfinite(v), SSW_ERR_INPUT, "key '%s': value is not finite — give a finite number", key);
+    SSW_REQUIRE_KEY(isfinite(v), SSW_ERR_INPUT, key, "value is not finite — give a finite number");
     SSW_TRY(check_range(k, v));
     *(double *)field(p, k->offset) = v;
     return SSW_OK;
   case SSW_KEY_BOOL:
-    SSW_REQUIRE(v == 0 || v == 1, SSW_ERR_INPUT, "key '%s': %g is not a boolean — write true or false", key, v);
+    SSW_REQUIRE_KEY(v == 0 || v == 1, SSW_ERR_INPUT, key, "%g is not a boolean — write true or false", v);
     *(bool *)field(p, k->offset) = v != 0;
     return SSW_OK;
   default:
@@ -201,7 +199,7 @@ static int parse_bool(const char *key, const char *text, bool *out) {
     if (strcasecmp(text, yes[i]) == 0) return *out = true, SSW_OK;
     if (strcasecmp(text, no[i]) == 0) return *out = false, SSW_OK;
   }
-  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': '%s' is not a boolean — write true or false", key, text);
+  return SSW_ERROR_KEY(SSW_ERR_INPUT, key, "'%s' is not a boolean — write true or false", text);
 }
 
 static int parse_enum(const ssw_param_key_t *k, const char *text, int *out) {
@@ -211,21 +209,21 @@ static int parse_enum(const ssw_param_key_t *k, const char *text, int *out) {
     size_t len = strlen(options);
     snprintf(options + len, sizeof options - len, "%s%s", i ? ", " : "", k->choices[i]);
   }
-  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': unknown value '%s' — choose one of: %s", k->name, text, options);
+  return SSW_ERROR_KEY(SSW_ERR_INPUT, k->name, "unknown value '%s' — choose one of: %s", text, options);
 }
 
 /* Split "[a, b, c]" or "a, b" into trimmed tokens; calls fn for each. */
 static int for_each_item(const char *key, const char *text, int (*fn)(void *, const char *, const char *),
                          void *ctx) {
   char buf[1024];
-  SSW_REQUIRE(strlen(text) < sizeof buf, SSW_ERR_INPUT, "key '%s': list is too long", key);
+  SSW_REQUIRE_KEY(strlen(text) < sizeof buf, SSW_ERR_INPUT, key, "list is too long");
   strcpy(buf, text);
   char *s = buf;
   while (isspace((unsigned char)*s)) s++;
   char *e = s + strlen(s);
   while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
   if (*s == '[') {
-    SSW_REQUIRE(e > s && e[-1] == ']', SSW_ERR_INPUT, "key '%s': '%s' has no closing ']'", key, text);
+    SSW_REQUIRE_KEY(e > s && e[-1] == ']', SSW_ERR_INPUT, key, "'%s' has no closing ']'", text);
     s++;
     e[-1] = '\0';
   }
@@ -243,7 +241,7 @@ static int add_group(void *ctx, const char *key, const char *tok) {
   unsigned *set = ctx;
   for (unsigned i = 0; i < 3; i++)
     if (strcmp(tok, group_names[i]) == 0) return *set |= 1u << i, SSW_OK;
-  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': unknown group '%s' — use inner, bias, outer", key, tok);
+  return SSW_ERROR_KEY(SSW_ERR_INPUT, key, "unknown group '%s' — use inner, bias, outer", tok);
 }
 
 typedef struct {
@@ -253,7 +251,7 @@ typedef struct {
 
 static int add_real(void *ctx, const char *key, const char *tok) {
   real_list_t *list = ctx;
-  SSW_REQUIRE(list->count < list->max, SSW_ERR_INPUT, "key '%s': more than %d values", key, list->max);
+  SSW_REQUIRE_KEY(list->count < list->max, SSW_ERR_INPUT, key, "more than %d values", list->max);
   SSW_TRY(parse_real(key, tok, &list->values[list->count]));
   list->count++;
   return SSW_OK;
@@ -356,40 +354,40 @@ void ssw_params_resolve(ssw_params_t *p) {
   if (isnan(p->inner_init_std)) p->inner_init_std = 1.0 / sqrt((double)p->dim);
 }
 
-#define BAD(key, ...) (bad_key ? (void)(*bad_key = key) : (void)0, SSW_ERROR(SSW_ERR_INPUT, __VA_ARGS__))
+#define BAD(key, ...) SSW_ERROR_KEY(SSW_ERR_INPUT, key, __VA_ARGS__)
 
-int ssw_params_check(const ssw_params_t *p, const char **bad_key) {
+int ssw_params_check(const ssw_params_t *p) {
   if (p->symmetric_init && p->width % 2 != 0)
-    return BAD("width", "key 'width': symmetric_init pairs neurons, so width must be even (got %lld) — "
+    return BAD("width", "symmetric_init pairs neurons, so width must be even (got %lld) — "
                         "use an even width or symmetric_init: false", (long long)p->width);
   if (p->batch_size > p->n && !p->online)
-    return BAD("batch_size", "key 'batch_size': %lld is larger than n = %lld — use batch_size <= n, or 0 "
+    return BAD("batch_size", "%lld is larger than n = %lld — use batch_size <= n, or 0 "
                              "for full batch", (long long)p->batch_size, (long long)p->n);
   if (p->online && p->batch_size == 0)
-    return BAD("batch_size", "key 'batch_size': online SGD draws batch_size fresh samples per step, so it "
+    return BAD("batch_size", "online SGD draws batch_size fresh samples per step, so it "
                              "must be > 0 — set batch_size, or online: false");
   if (p->record_points > p->max_iters + 1)
-    return BAD("record_points", "key 'record_points': %lld record points do not fit in steps 0..%lld — "
+    return BAD("record_points", "%lld record points do not fit in steps 0..%lld — "
                                 "use record_points <= max_iters + 1", (long long)p->record_points,
                (long long)p->max_iters);
   if (p->target == SSW_TARGET_PIECEWISE_CONSTANT) {
     if (p->dim != 1)
-      return BAD("dim", "key 'dim': target piecewise_constant needs dim = 1 (got %lld) — set dim: 1 or choose another target", (long long)p->dim);
+      return BAD("dim", "target piecewise_constant needs dim = 1 (got %lld) — set dim: 1 or choose another target", (long long)p->dim);
     if (p->n_values != p->n_breakpoints + 1)
-      return BAD("target_values", "key 'target_values': %d values for %d breakpoints — give one more value "
+      return BAD("target_values", "%d values for %d breakpoints — give one more value "
                                   "than breakpoints", p->n_values, p->n_breakpoints);
     for (int i = 1; i < p->n_breakpoints; i++)
       if (!(p->target_breakpoints[i] > p->target_breakpoints[i - 1]))
-        return BAD("target_breakpoints", "key 'target_breakpoints': breakpoints must increase (item %d) — list them in increasing order", i);
+        return BAD("target_breakpoints", "breakpoints must increase (item %d) — list them in increasing order", i);
   }
   if (p->bias_init == SSW_BIAS_INIT_UNIFORM_POSITIONS && p->dim != 1)
-    return BAD("bias_init", "key 'bias_init': uniform_positions is the position model of dim = 1 (got "
+    return BAD("bias_init", "uniform_positions is the position model of dim = 1 (got "
                             "dim = %lld) — set dim: 1 or bias_init: gaussian", (long long)p->dim);
   if (p->train == 0)
-    return BAD("train", "key 'train': no group is trained — name at least one of inner, bias, outer");
+    return BAD("train", "no group is trained — name at least one of inner, bias, outer");
   if (!(isfinite(p->output_scale) && p->output_scale > 0))
-    return BAD("output_scale", "key 'output_scale': must be finite and > 0 (got %g) — give a positive scale such as 1/sqrt(width)", p->output_scale);
+    return BAD("output_scale", "must be finite and > 0 (got %g) — give a positive scale such as 1/sqrt(width)", p->output_scale);
   if (!(isfinite(p->inner_init_std) && p->inner_init_std >= 0))
-    return BAD("inner_init_std", "key 'inner_init_std': must be finite and >= 0 (got %g) — give a scale >= 0 such as 1/sqrt(dim)", p->inner_init_std);
+    return BAD("inner_init_std", "must be finite and >= 0 (got %g) — give a scale >= 0 such as 1/sqrt(dim)", p->inner_init_std);
   return SSW_OK;
 }

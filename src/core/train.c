@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "shallowsweep/clock.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/init.h"
 #include "shallowsweep/ntk.h"
@@ -13,9 +13,11 @@
 const char *const ssw_series_names[SSW_SERIES_COUNT] = {
     "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss"};
 
+const char *const ssw_status_names[SSW_STATUS_COUNT] = {"pending", "converged", "max_iters", "diverged",
+                                                         "failed"};
+
 const char *ssw_status_name(int status) {
-  static const char *const names[] = {"pending", "converged", "max_iters", "diverged", "failed"};
-  return status >= 0 && status <= SSW_STATUS_FAILED ? names[status] : "unknown";
+  return status >= 0 && status < SSW_STATUS_COUNT ? ssw_status_names[status] : "unknown";
 }
 
 /* ---- results ---- */
@@ -47,8 +49,8 @@ void ssw_result_clear(ssw_result_t *r) {
 }
 
 int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps) {
-  SSW_REQUIRE(k >= 2 && k <= max_iters + 1, SSW_ERR_INPUT,
-              "key 'record_points': %lld points do not fit in steps 0..%lld", (long long)k, (long long)max_iters);
+  SSW_REQUIRE_KEY(k >= 2 && k <= max_iters + 1, SSW_ERR_INPUT,
+              "record_points", "%lld points do not fit in steps 0..%lld", (long long)k, (long long)max_iters);
   const double T = (double)max_iters;
   for (int64_t i = 0; i < k; i++) {
     double ideal = spacing == SSW_SPACING_LINEAR ? T * (double)i / (double)(k - 1)
@@ -65,37 +67,109 @@ int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_
 
 /* ---- trainer ---- */
 
-static int trainer_alloc(ssw_trainer_t *t) {
-  const ssw_params_t *p = &t->p;
-  const int64_t d = p->dim, m = p->width, P = ssw_theta_size(&t->M);
-  SSW_ALLOC(t->X, t->n_loss * d);
-  SSW_ALLOC(t->y, t->n_loss);
-  if (p->test_n > 0) {
-    SSW_ALLOC(t->X_test, p->test_n * d);
-    SSW_ALLOC(t->y_test, p->test_n);
-  }
+/* The element counts of every array a trainer allocates: trainer_alloc allocates exactly
+ * these and ssw_trainer_memory sums them, so the estimate cannot drift from the allocation. */
+typedef struct {
+  int64_t n_loss, B;                 /* samples of the loss set; of one step's batch */
+  int64_t X, y, X_test, y_test;      /* doubles */
+  int64_t X_batch, y_batch, perm;    /* doubles, doubles, int64 (0 when full batch) */
+  int64_t P, sign0;                  /* doubles of each of theta0, theta, grad; bytes */
+  int64_t ws_rows;                   /* samples of the workspace */
+} trainer_sizes_t;
+
+static void trainer_sizes(const ssw_params_t *p, trainer_sizes_t *z) {
+  const int64_t d = p->dim, m = p->width;
+  *z = (trainer_sizes_t){0};
+  z->n_loss = p->online ? p->eval_n : p->n;
+  z->B = p->batch_size > 0 ? p->batch_size : p->n;
+  z->X = z->n_loss * d;
+  z->y = z->n_loss;
+  if (p->test_n > 0) z->X_test = p->test_n * d, z->y_test = p->test_n;
   if (p->batch_size > 0) {
-    SSW_ALLOC(t->X_batch, t->B * d);
-    SSW_ALLOC(t->y_batch, t->B);
-    if (!p->online) SSW_ALLOC(t->perm, p->n);
+    z->X_batch = z->B * d;
+    z->y_batch = z->B;
+    if (!p->online) z->perm = p->n;
   }
-  SSW_ALLOC(t->theta0, P);
-  SSW_ALLOC(t->theta, P);
-  SSW_ALLOC(t->grad, P);
-  SSW_ALLOC(t->sign0, t->n_loss * m);
-  SSW_TRY(ssw_workspace_init(&t->ws, t->n_loss > t->B ? t->n_loss : t->B, m));
+  z->P = m * d + 2 * m; /* ssw_theta_size: W, b, a */
+  z->sign0 = z->n_loss * m;
+  z->ws_rows = z->n_loss > z->B ? z->n_loss : z->B;
+}
+
+static int trainer_alloc(ssw_trainer_t *t) {
+  trainer_sizes_t z;
+  trainer_sizes(&t->p, &z);
+  SSW_REQUIRE(z.P == ssw_theta_size(&t->M), SSW_ERR_INTERNAL, "trainer_sizes disagrees with the model's P");
+  SSW_ALLOC(t->X, z.X);
+  SSW_ALLOC(t->y, z.y);
+  if (z.X_test) SSW_ALLOC(t->X_test, z.X_test);
+  if (z.y_test) SSW_ALLOC(t->y_test, z.y_test);
+  if (z.X_batch) SSW_ALLOC(t->X_batch, z.X_batch);
+  if (z.y_batch) SSW_ALLOC(t->y_batch, z.y_batch);
+  if (z.perm) SSW_ALLOC(t->perm, z.perm);
+  SSW_ALLOC(t->theta0, z.P);
+  SSW_ALLOC(t->theta, z.P);
+  SSW_ALLOC(t->grad, z.P);
+  SSW_ALLOC(t->sign0, z.sign0);
+  SSW_TRY(ssw_workspace_init(&t->ws, z.ws_rows, t->M.m));
   return SSW_OK;
+}
+
+double ssw_trainer_memory(const ssw_params_t *p) {
+  trainer_sizes_t z;
+  trainer_sizes(p, &z);
+  const double D = sizeof(double);
+  double bytes = D * (double)(z.X + z.y + z.X_test + z.y_test + z.X_batch + z.y_batch) +
+                 (double)sizeof(int64_t) * (double)z.perm + D * 3.0 * (double)z.P + (double)z.sign0 +
+                 ssw_workspace_bytes(z.ws_rows, p->width) + ssw_source_bytes(p) +
+                 D * (double)p->record_points * (SSW_SERIES_COUNT + 1); /* the result */
+  if (p->ntk_eigs) bytes += ssw_ntk_eigs_bytes(z.n_loss, p->width); /* held at step 0 only */
+  return bytes;
+}
+
+/* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
+ * per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256; README "Speed"):
+ * the memory-bound elementwise passes (activation, backward) take about 2.5 ns per (sample,
+ * neuron) pair, and the loop, BLAS calls and update about 0.3 us per step. The fit predicts
+ * the ratio of per-step times between any two of those cells to within 10%. Without these
+ * terms the many small cells of a sweep would look free to the ETA and to batching. */
+#define SSW_ELEMENT_COST_FLOPS 50.0
+#define SSW_STEP_OVERHEAD_FLOPS 6e3
+
+static double step_cost(const ssw_model_t *M, int64_t batch) {
+  return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
+         SSW_STEP_OVERHEAD_FLOPS;
+}
+
+/* Every update is one loss-and-gradient over its batch (full batch: n samples) plus the terms
+ * above; minibatch and online SGD add a full loss evaluation at each record point; the NTK
+ * adds the Gram matrix through two (n, m) x (m, n) products and the eigensolver on the n x n
+ * Gram (~ 4 n^2 m + 2 n^2 d + 9 n^3, dsyevd). */
+double ssw_trainer_cost(const ssw_params_t *p) {
+  ssw_model_t M;
+  ssw_model_from_params(&M, p);
+  trainer_sizes_t z;
+  trainer_sizes(p, &z);
+  double flops = (double)p->max_iters * step_cost(&M, p->batch_size > 0 ? z.B : z.n_loss);
+  if (p->batch_size > 0) flops += (double)p->record_points * step_cost(&M, z.n_loss);
+  if (p->test_n > 0) flops += (double)p->record_points * step_cost(&M, p->test_n);
+  if (p->ntk_eigs) {
+    double n = (double)z.n_loss;
+    flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
+  }
+  return flops;
 }
 
 int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p) {
   memset(t, 0, sizeof *t);
   t->p = *p;
   ssw_params_resolve(&t->p);
-  SSW_TRY(ssw_params_check(&t->p, NULL));
+  SSW_TRY(ssw_params_check(&t->p));
   ssw_model_from_params(&t->M, &t->p);
   t->groups = t->p.train & (t->p.bias ? SSW_GROUP_ALL : ~(unsigned)SSW_GROUP_BIAS);
-  t->n_loss = t->p.online ? t->p.eval_n : t->p.n;
-  t->B = t->p.batch_size > 0 ? t->p.batch_size : t->p.n;
+  trainer_sizes_t z;
+  trainer_sizes(&t->p, &z);
+  t->n_loss = z.n_loss;
+  t->B = z.B;
   SSW_TRY(ssw_source_init(&t->src, &t->p));
   SSW_TRY(trainer_alloc(t));
   SSW_TRY(ssw_source_draw(&t->src, SSW_SET_TRAIN, 0, t->n_loss, t->X, t->y));
@@ -204,12 +278,13 @@ static void update(ssw_trainer_t *t) {
     for (int64_t e = ssw_theta_a(M); e < ssw_theta_size(M); e++) t->theta[e] -= eta_out * t->grad[e];
 }
 
-/* The minibatch (or online batch) of update `step` into X_batch, y_batch; returns its size. */
-static int64_t load_batch(ssw_trainer_t *t, int64_t step) {
+/* The minibatch (or online batch) of update `step` into X_batch, y_batch; *count_out its size. */
+static int load_batch(ssw_trainer_t *t, int64_t step, int64_t *count_out) {
   const int64_t n = t->p.n, B = t->B, d = t->p.dim;
   if (t->p.online) {
-    ssw_source_draw(&t->src, SSW_SET_ONLINE, (uint64_t)(step * B), B, t->X_batch, t->y_batch);
-    return B;
+    *count_out = B;
+    SSW_TRY(ssw_source_draw(&t->src, SSW_SET_ONLINE, (uint64_t)(step * B), B, t->X_batch, t->y_batch));
+    return SSW_OK;
   }
   const int64_t per_epoch = (n + B - 1) / B, epoch = step / per_epoch, j = step % per_epoch;
   if (j == 0) ssw_batch_permutation((uint64_t)t->p.seed, epoch, n, t->perm);
@@ -219,23 +294,19 @@ static int64_t load_batch(ssw_trainer_t *t, int64_t step) {
     memcpy(t->X_batch + i * d, t->X + src * d, (size_t)d * sizeof(double));
     t->y_batch[i] = t->y[src];
   }
-  return count;
+  *count_out = count;
+  return SSW_OK;
 }
 
 static int batch_step(ssw_trainer_t *t, run_state_t *st, int64_t step) {
-  const int64_t count = load_batch(t, step);
+  int64_t count;
+  SSW_TRY(load_batch(t, step, &count));
   double batch_loss;
   SSW_TRY(ssw_model_loss_grad(&t->M, t->theta, count, t->X_batch, t->y_batch, t->groups, t->grad, &t->ws,
                               &batch_loss));
   st->flops += ssw_model_step_flops(&t->M, count);
   update(t);
   return SSW_OK;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int start(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
@@ -257,7 +328,7 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
               (long long)r->k, (long long)p->record_points);
   ssw_result_clear(r);
   SSW_TRY(ssw_record_steps(p->max_iters, r->k, p->record_spacing, r->steps));
-  const double t0 = now_s();
+  const double t0 = ssw_clock_monotonic();
   run_state_t st = {0};
   SSW_TRY(start(t, r, &st));
   const bool sgd = p->batch_size > 0;
@@ -273,7 +344,7 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
     else update(t);
   }
   SSW_TRY(rc);
-  r->wall_s = now_s() - t0;
+  r->wall_s = ssw_clock_monotonic() - t0;
   r->gflops = r->wall_s > 0 ? st.flops / r->wall_s * 1e-9 : NAN;
   return SSW_OK;
 }

@@ -21,12 +21,6 @@ void ssw_deadline_init(ssw_deadline_t *dl) {
   snprintf(dl->source, sizeof dl->source, "none");
 }
 
-double ssw_deadline_clock(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A whole string as a finite double (leading/trailing blanks allowed). */
 static bool parse_number(const char *text, double *v) {
   char *end;

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../store/check.h"
+#include "shallowsweep/check.h"
 #include "protocol.h"
+#include "shallowsweep/clock.h"
 
-enum { STATUS_KINDS = 5 }; /* pending, converged, max_iters, diverged, failed */
 static const double DEFAULT_BATCH_TARGET_S = 0.05; /* work per message: 1/20 s keeps the master
                                                       idle and the tail of the run balanced */
 static const int DEFAULT_BATCH_MAX = 64;
@@ -75,14 +75,14 @@ static int64_t queue_batch(const queue_t *q, const ssw_engine_opts_t *opts, int 
 typedef struct {
   double t0, last;
   int64_t total;
-  int64_t before[STATUS_KINDS];
+  int64_t before[SSW_STATUS_COUNT];
 } progress_t;
 
 static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const ssw_engine_stats_t *st,
                           const char *what) {
-  double el = ssw_engine_now() - pg->t0;
-  int64_t done = 0, c[STATUS_KINDS];
-  for (int s = 1; s < STATUS_KINDS; s++) {
+  double el = ssw_clock_monotonic() - pg->t0;
+  int64_t done = 0, c[SSW_STATUS_COUNT];
+  for (int s = 1; s < SSW_STATUS_COUNT; s++) {
     c[s] = pg->before[s] + st->done[s];
     done += c[s];
   }
@@ -93,18 +93,22 @@ static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const
   } else if (q->cost_total <= q->cost_done) {
     snprintf(eta, sizeof eta, "0:00:00");
   }
-  fprintf(f, "shallowsweep: %s %lld/%lld done (%.1f%%), %.1f cells/s, ETA %s | converged %lld, max_iters %lld, "
-          "diverged %lld, failed %lld, pending %lld\n",
-          what, (long long)done, (long long)pg->total, pg->total ? 100.0 * (double)done / (double)pg->total : 100.0,
-          el > 0 ? (double)st->finished / el : 0.0, eta, (long long)c[1], (long long)c[2], (long long)c[3],
-          (long long)c[4], (long long)(pg->total - done));
+  c[SSW_STATUS_PENDING] = pg->total - done;
+  fprintf(f, "shallowsweep: %s %lld/%lld done (%.1f%%), %.1f cells/s, ETA %s |", what, (long long)done,
+          (long long)pg->total, pg->total ? 100.0 * (double)done / (double)pg->total : 100.0,
+          el > 0 ? (double)st->finished / el : 0.0, eta);
+  for (int k = 1; k <= SSW_STATUS_COUNT; k++) { /* done kinds first, pending last */
+    int s = k % SSW_STATUS_COUNT;
+    fprintf(f, "%s %s %lld", k > 1 ? "," : "", ssw_status_names[s], (long long)c[s]);
+  }
+  fputc('\n', f);
   fflush(f);
 }
 
 static void progress_maybe(progress_t *pg, const ssw_engine_opts_t *opts, const queue_t *q,
                            const ssw_engine_stats_t *st) {
   if (!opts->progress) return;
-  double now = ssw_engine_now(), every = opts->progress_s > 0 ? opts->progress_s : 1.0;
+  double now = ssw_clock_monotonic(), every = opts->progress_s > 0 ? opts->progress_s : 1.0;
   if (now - pg->last < every) return;
   pg->last = now;
   progress_line(opts->progress, pg, q, st, "running");
@@ -112,7 +116,7 @@ static void progress_maybe(progress_t *pg, const ssw_engine_opts_t *opts, const 
 
 static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_job_t *job, int64_t index,
                            int status, double wall_s) {
-  if (status < 1 || status >= STATUS_KINDS) status = SSW_STATUS_FAILED;
+  if (status < 1 || status >= SSW_STATUS_COUNT) status = SSW_STATUS_FAILED;
   st->done[status]++;
   st->finished++;
   q->cost_done += job->cost ? job->cost[index] : 1.0;
@@ -125,7 +129,7 @@ static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_
  * per cost measured so far) fits before the deadline. 0 ends the hand-out; say so once. */
 static int64_t deadline_fit(queue_t *q, const ssw_engine_opts_t *opts, int64_t n) {
   if (!ssw_deadline_active(opts->deadline) || n <= 0) return n;
-  double now = ssw_deadline_clock(), est = 0;
+  double now = ssw_clock_wall(), est = 0;
   int64_t fit = 0;
   while (fit < n) {
     est += ssw_deadline_estimate(q->cells[q->next + fit].cost, q->cost_done, q->wall_done);
@@ -198,7 +202,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
                 ssw_engine_stats_t *st) {
   ssw_result_t r;
   SSW_TRY(ssw_result_init(&r, job->k));
-  double t_start = ssw_engine_now();
+  double t_start = ssw_clock_monotonic();
   int rc = SSW_OK;
   for (; q->next < q->n && !ssw_stop_signal && deadline_fit(q, opts, 1) == 1; q->next++) {
     int64_t index = q->cells[q->next].index;
@@ -211,7 +215,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
     count_finished(st, q, job, index, r.status, r.wall_s);
     progress_maybe(pg, opts, q, st);
   }
-  st->busy_s += ssw_engine_now() - t_start;
+  st->busy_s += ssw_clock_monotonic() - t_start;
   ssw_result_fini(&r);
   return rc == SSW_OK ? SSW_OK : ssw_error_frame(rc, __FILE__, __LINE__, __func__);
 }
@@ -246,7 +250,7 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
   MPI_CHECK(MPI_Comm_size(comm, &size));
   memset(stats, 0, sizeof *stats);
   SSW_REQUIRE(job->cell && job->k >= 1, SSW_ERR_INTERNAL, "engine job without a cell function or record points");
-  double t0 = ssw_engine_now(), cpu0 = cpu_seconds();
+  double t0 = ssw_clock_monotonic(), cpu0 = cpu_seconds();
   int rc = SSW_OK;
   if (rank != 0) {
     rc = ssw_engine_worker(comm, job, stats);
@@ -264,7 +268,7 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
   /* a failed rank returns at once; the caller aborts the job (a collective would hang) */
   if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
   SSW_TRY(finish(comm, rank != 0 || size == 1, stats));
-  stats->elapsed_s = ssw_engine_now() - t0;
+  stats->elapsed_s = ssw_clock_monotonic() - t0;
   stats->master_cpu_s = rank == 0 ? cpu_seconds() - cpu0 : 0;
   return SSW_OK;
 }

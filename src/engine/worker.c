@@ -5,14 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../store/check.h"
+#include "shallowsweep/check.h"
+#include "shallowsweep/clock.h"
 #include "protocol.h"
-
-double ssw_engine_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The first few rounds poll again at once: a reply is usually microseconds away. After that,
  * sleep 2 us, 4 us, ... up to 2 ms (a VM may round each nap up to ~0.15 ms), so a long
@@ -41,9 +36,9 @@ int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t 
                        ssw_engine_stats_t *stats) {
   ssw_result_clear(r);
   if (job->steps) memcpy(r->steps, job->steps, (size_t)job->k * sizeof *r->steps);
-  double t0 = ssw_engine_now();
+  double t0 = ssw_clock_monotonic();
   int rc = job->cell(job->cell_ctx, index, r, &ssw_stop_signal);
-  double t1 = ssw_engine_now();
+  double t1 = ssw_clock_monotonic();
   stats->train_s += t1 - t0;
   if (rc == SSW_ERR_STOPPED) return rc;
   if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
@@ -55,7 +50,7 @@ int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t 
   if (job->store) {
     rc = ssw_store_write_cell(job->store, index, r, rank);
     if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
-    stats->write_s += ssw_engine_now() - t1;
+    stats->write_s += ssw_clock_monotonic() - t1;
   }
   return SSW_OK;
 }
@@ -92,7 +87,7 @@ int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_sta
   int64_t report[REPORT_MAX] = {0}, work[WORK_MAX];
   ssw_result_t r;
   SSW_TRY(ssw_result_init(&r, job->k));
-  double t_start = ssw_engine_now();
+  double t_start = ssw_clock_monotonic();
   int rc = SSW_OK;
   for (;;) {
     int count = (int)(REPORT_HEADER + REPORT_FIELDS * report[0]);
@@ -109,7 +104,7 @@ int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_sta
     if (work[0] == 0) break;
     if ((rc = work_batch(job, work, rank, &r, report, stats)) != SSW_OK) break;
   }
-  stats->busy_s += ssw_engine_now() - t_start;
+  stats->busy_s += ssw_clock_monotonic() - t_start;
   ssw_result_fini(&r);
   return rc == SSW_OK ? SSW_OK : ssw_error_frame(rc, __FILE__, __LINE__, __func__);
 }

@@ -1,10 +1,9 @@
 /* The failure paths of the check macros in check.h. */
-#include "check.h"
+#include "shallowsweep/check.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "shallowsweep/store.h"
 
 enum { SSW_H5_TEXT_MAX = 768 };
 
@@ -40,8 +39,13 @@ int ssw_mpi_fail(int rc, const char *file, int line, const char *func, const cha
   return ssw_error_set(SSW_ERR_LIB, file, line, func, "MPI call %s failed: %s", call, text);
 }
 
-int ssw_store_setup_errors(MPI_Comm comm) {
+int ssw_check_setup(MPI_Comm comm) {
   MPI_CHECK(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN));
+  SSW_TRY(ssw_check_setup_hdf5());
+  return SSW_OK;
+}
+
+int ssw_check_setup_hdf5(void) {
   H5_CHECK(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
   return SSW_OK;
 }

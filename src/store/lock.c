@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "shallowsweep/check.h"
 #include "shallowsweep/store.h"
 
 static int set_lock(int fd, short type, pid_t *holder) {
@@ -95,84 +95,4 @@ void ssw_store_unlock(int *lock_fd) {
   if (!lock_fd || *lock_fd < 0) return;
   close(*lock_fd); /* closing releases this process's fcntl locks */
   *lock_fd = -1;
-}
-
-/* ---- canonical sweep comparison ----
- * The canonical sweep is deterministic YAML: "key: value" lines, nested by indentation. Each
- * text becomes a list of (dotted path, value) pairs; list items and continuation lines are
- * appended to the value of the key above them. */
-
-enum { DIFF_KEYS_MAX = 512, DIFF_PATH_MAX = 256, DIFF_DEPTH_MAX = 16 };
-
-typedef struct {
-  char path[DIFF_PATH_MAX];
-  char value[512];
-} diff_entry_t;
-
-typedef struct {
-  diff_entry_t e[DIFF_KEYS_MAX];
-  int n;
-} diff_map_t;
-
-static void map_build(const char *text, diff_map_t *m) {
-  char stack[DIFF_DEPTH_MAX][DIFF_PATH_MAX];
-  int indent_of[DIFF_DEPTH_MAX], depth = 0;
-  m->n = 0;
-  for (const char *line = text; line && *line;) {
-    const char *end = strchr(line, '\n');
-    size_t len = end ? (size_t)(end - line) : strlen(line);
-    int indent = 0;
-    while ((size_t)indent < len && line[indent] == ' ') indent++;
-    const char *body = line + indent;
-    size_t blen = len - (size_t)indent;
-    const char *colon = memchr(body, ':', blen);
-    bool is_key = blen && body[0] != '-' && body[0] != '#' && colon;
-    if (is_key) {
-      while (depth > 0 && indent_of[depth - 1] >= indent) depth--;
-      if (depth < DIFF_DEPTH_MAX) {
-        snprintf(stack[depth], DIFF_PATH_MAX, "%s%s%.*s", depth ? stack[depth - 1] : "", depth ? "." : "",
-                 (int)(colon - body), body);
-        indent_of[depth++] = indent;
-        if (m->n < DIFF_KEYS_MAX) {
-          snprintf(m->e[m->n].path, DIFF_PATH_MAX, "%s", stack[depth - 1]);
-          snprintf(m->e[m->n].value, sizeof m->e[m->n].value, "%.*s", (int)(blen - (size_t)(colon + 1 - body)),
-                   colon + 1);
-          m->n++;
-        }
-      }
-    } else if (blen && m->n > 0) {
-      diff_entry_t *last = &m->e[m->n - 1];
-      size_t used = strlen(last->value);
-      snprintf(last->value + used, sizeof last->value - used, "|%.*s", (int)blen, body);
-    }
-    line = end ? end + 1 : NULL;
-  }
-}
-
-static const diff_entry_t *map_find(const diff_map_t *m, const char *path) {
-  for (int i = 0; i < m->n; i++)
-    if (strcmp(m->e[i].path, path) == 0) return &m->e[i];
-  return NULL;
-}
-
-static void append_key(char *out, size_t size, const char *key) {
-  size_t used = strlen(out), klen = strlen(key);
-  for (const char *p = out; (p = strstr(p, key)) != NULL; p += klen)
-    if ((p == out || p[-1] == ' ') && (p[klen] == ',' || p[klen] == '\0')) return;
-  snprintf(out + used, size - used, "%s%s", used ? ", " : "", key);
-}
-
-void ssw_store_canonical_diff(const char *a, const char *b, char *out, size_t size) {
-  static _Thread_local diff_map_t ma, mb;
-  out[0] = '\0';
-  if (strcmp(a, b) == 0) return;
-  map_build(a, &ma);
-  map_build(b, &mb);
-  for (int i = 0; i < ma.n; i++) {
-    const diff_entry_t *o = map_find(&mb, ma.e[i].path);
-    if (!o || strcmp(o->value, ma.e[i].value) != 0) append_key(out, size, ma.e[i].path);
-  }
-  for (int i = 0; i < mb.n; i++)
-    if (!map_find(&ma, mb.e[i].path)) append_key(out, size, mb.e[i].path);
-  if (!out[0]) snprintf(out, size, "(the texts differ, but in no key: whitespace or order)");
 }

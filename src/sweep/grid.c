@@ -1,5 +1,5 @@
 /* The grid: axis values and labels, cell index <-> coordinates (row-major, last axis fastest),
- * finding a cell by "width=256,n=64,seed=0", and the estimated cost of a cell. */
+ * a cell's coordinates as text and finding a cell by that text ("width=256,n=64,seed=0"). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "shallowsweep/error.h"
-#include "shallowsweep/model.h"
-#include "shallowsweep/train.h"
+#include "shallowsweep/text.h"
 #include "sweep_impl.h"
 
 /* A grid name that is no key but is used by an expression ("width^-gamma" with gamma an
@@ -19,33 +18,7 @@ static const ssw_param_key_t free_variable_key = {
 
 const ssw_param_key_t *ssw_free_variable_key(void) { return &free_variable_key; }
 
-void ssw_format_real(double v, char *buf, size_t size) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, size, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) return;
-  }
-}
-
-int ssw_edit_distance(const char *a, const char *b) {
-  enum { MAXLEN = 64 };
-  size_t la = strnlen(a, MAXLEN), lb = strnlen(b, MAXLEN);
-  int row[MAXLEN + 1];
-  for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int up = row[j];
-      int sub = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-      int best = sub < up + 1 ? sub : up + 1;
-      row[j] = best < row[j - 1] + 1 ? best : row[j - 1] + 1;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-void ssw_axis_fini(ssw_axis_t *axis) {
+static void axis_fini(ssw_axis_t *axis) {
   if (axis->labels)
     for (int64_t i = 0; i < axis->count; i++) free(axis->labels[i]);
   free(axis->labels);
@@ -53,6 +26,12 @@ void ssw_axis_fini(ssw_axis_t *axis) {
   axis->labels = NULL;
   axis->values = NULL;
   axis->count = 0;
+}
+
+void ssw_grid_fini(ssw_grid_t *grid) {
+  for (int a = 0; a < grid->naxes; a++) axis_fini(&grid->axes[a]);
+  grid->naxes = 0;
+  grid->ncells = 0;
 }
 
 int ssw_axis_space(double lo, double hi, int64_t count, bool geometric, double *values) {
@@ -75,13 +54,8 @@ int ssw_axis_space(double lo, double hi, int64_t count, bool geometric, double *
 }
 
 static int make_label(const ssw_param_key_t *k, double v, char **label) {
-  char buf[64];
-  switch (k->type) {
-  case SSW_KEY_INT: snprintf(buf, sizeof buf, "%lld", (long long)v); break;
-  case SSW_KEY_BOOL: snprintf(buf, sizeof buf, "%s", v != 0 ? "true" : "false"); break;
-  case SSW_KEY_ENUM: snprintf(buf, sizeof buf, "%s", k->choices[(int)v]); break;
-  default: ssw_format_real(v, buf, sizeof buf); break;
-  }
+  char buf[SSW_REAL_TEXT_MAX];
+  ssw_axis_label(k, v, buf, sizeof buf);
   SSW_REQUIRE(*label = strdup(buf), SSW_ERR_NOMEM, "out of memory making axis labels");
   return SSW_OK;
 }
@@ -132,7 +106,7 @@ int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64
   SSW_REQUIRE(count <= SSW_AXIS_MAX_VALUES, SSW_ERR_INPUT,
               "key '%s': %lld values on one axis — at most %d", axis->name, (long long)count,
               SSW_AXIS_MAX_VALUES);
-  ssw_axis_fini(axis);
+  axis_fini(axis);
   SSW_ALLOC(axis->values, count);
   SSW_ALLOC(axis->labels, count);
   axis->count = count;
@@ -156,6 +130,15 @@ int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64
   return SSW_OK;
 }
 
+void ssw_axis_label(const ssw_param_key_t *k, double v, char *buf, size_t size) {
+  switch (k ? k->type : SSW_KEY_REAL) {
+  case SSW_KEY_INT: snprintf(buf, size, "%lld", (long long)v); break;
+  case SSW_KEY_BOOL: snprintf(buf, size, "%s", v != 0 ? "true" : "false"); break;
+  case SSW_KEY_ENUM: snprintf(buf, size, "%s", k->choices[(int)v]); break;
+  default: ssw_format_real(v, buf, size); break;
+  }
+}
+
 void ssw_grid_coords(const ssw_grid_t *grid, int64_t index, int64_t *coords) {
   for (int a = grid->naxes - 1; a >= 0; a--) {
     coords[a] = index % grid->axes[a].count;
@@ -169,6 +152,16 @@ int64_t ssw_grid_index(const ssw_grid_t *grid, const int64_t *coords) {
   return index;
 }
 
+void ssw_grid_cell_text(const ssw_grid_t *grid, int64_t index, char *buf, size_t size) {
+  int64_t coords[SSW_MAX_AXES];
+  ssw_grid_coords(grid, index, coords);
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int a = 0; a < grid->naxes && len < size; a++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", a ? "," : "", grid->axes[a].name,
+                            grid->axes[a].labels[coords[a]]);
+}
+
 /* Position of value text on axis a: its label, or a number equal to a value. */
 static int64_t find_value(const ssw_axis_t *axis, const char *text) {
   for (int64_t i = 0; i < axis->count; i++)
@@ -179,7 +172,7 @@ static int64_t find_value(const ssw_axis_t *axis, const char *text) {
   for (int64_t i = 0; i < axis->count; i++) {
     double w = axis->values[i];
     if (axis->key->type == SSW_KEY_ENUM) continue;
-    if (v == w || fabs(v - w) <= 1e-12 * fabs(w)) return i;
+    if (v == w || fabs(v - w) <= SSW_AXIS_VALUE_RTOL * fabs(w)) return i;
   }
   return -1;
 }
@@ -225,67 +218,4 @@ int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index) {
                 grid->axes[a].name, grid->axes[a].labels[0]);
   *index = ssw_grid_index(grid, coords);
   return SSW_OK;
-}
-
-/* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
- * per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256; README "Speed"):
- * the memory-bound elementwise passes (activation, backward) take about 2.5 ns per (sample,
- * neuron) pair, and the loop, BLAS calls and update about 0.3 us per step. The fit predicts
- * the ratio of per-step times between any two of those cells to within 10%. Without these
- * terms the many small cells of a sweep would look free to the ETA and to batching. */
-#define SSW_ELEMENT_COST_FLOPS 50.0
-#define SSW_STEP_OVERHEAD_FLOPS 6e3
-
-static double step_cost(const ssw_model_t *M, int64_t batch) {
-  return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
-         SSW_STEP_OVERHEAD_FLOPS;
-}
-
-/* Cost of one cell in flop-equivalents: every update is one loss-and-gradient over its batch
- * (full batch: n samples) plus the terms above; minibatch and online SGD add a full loss evaluation at
- * each record point; the NTK adds the Gram matrix through two (n, m) x (m, n) products and
- * the eigensolver on the n x n Gram (~ 4 n^2 m + 2 n^2 d + 9 n^3, dsyevd). */
-double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index) {
-  ssw_params_t p;
-  if (ssw_sweep_cell_params(sweep, index, &p) != SSW_OK) {
-    ssw_error_clear();
-    return 0.0; /* a bad cell costs nothing: it fails at once */
-  }
-  ssw_model_t M;
-  ssw_model_from_params(&M, &p);
-  int64_t n_loss = p.online ? p.eval_n : p.n;
-  int64_t batch = p.batch_size > 0 ? p.batch_size : n_loss;
-  double flops = (double)p.max_iters * step_cost(&M, batch);
-  if (p.batch_size > 0) flops += (double)p.record_points * step_cost(&M, n_loss);
-  if (p.test_n > 0) flops += (double)p.record_points * step_cost(&M, p.test_n);
-  if (p.ntk_eigs) {
-    double n = (double)n_loss;
-    flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
-  }
-  return flops;
-}
-
-/* The arrays of ssw_trainer_t (train.h) and of the NTK (ntk.c), in bytes. */
-double ssw_sweep_cell_memory(const ssw_sweep_t *sweep, int64_t index) {
-  ssw_params_t p;
-  if (ssw_sweep_cell_params(sweep, index, &p) != SSW_OK) {
-    ssw_error_clear();
-    return 0.0;
-  }
-  const double D = sizeof(double);
-  double n = (double)p.n, d = (double)p.dim, m = (double)p.width;
-  double n_loss = p.online ? (double)p.eval_n : n;
-  double B = p.batch_size > 0 ? (double)p.batch_size : n_loss;
-  double P = m * d + 2 * m;
-  double k = p.target == SSW_TARGET_TEACHER ? (double)p.teacher_width : 0;
-  double bytes = D * (n_loss * d + n_loss)                       /* X (n_loss, d), y */
-                 + D * ((double)p.test_n * (d + 1))              /* X_test, y_test */
-                 + D * (B * (d + 1)) + 8.0 * n                   /* X_batch, y_batch, perm */
-                 + D * 3 * P                                     /* theta0, theta, grad */
-                 + n_loss * m                                    /* sign0 (n_loss, m) bytes */
-                 + D * (3 * n_loss * m + n_loss)                 /* Z, H, D (n_loss, m), r */
-                 + D * (k * d + k)                               /* teacher */
-                 + D * (double)p.record_points * (SSW_SERIES_COUNT + 1); /* result */
-  if (p.ntk_eigs) bytes += D * (3 * n_loss * m + 2 * n_loss * n_loss + 6 * n_loss); /* Z, H, E; K, XX; dsyevd */
-  return bytes;
 }

@@ -1,5 +1,13 @@
-/* Internals shared by the files of src/sweep: a YAML document as a small tree with positions, axis
- * construction, and the sweep object itself. Not a public header. */
+/* Internals shared by the files of src/sweep (not a public header):
+ *   yaml.c       a YAML document as a small tree with positions; errors placed at a position
+ *   load.c       reading the file, collecting what sets each key, --set, the load entry points
+ *   values.c     plain values and expressions of keys, name resolution and evaluation order
+ *   axes.c       grid axes from their YAML (lists, ranges, seeds)
+ *   cells.c      one cell's parameters, the checks of every cell, cost and memory of a cell
+ *   canonical.c  the canonical YAML text and the diff of two of them
+ *   grid.c       axis values and labels, index <-> coordinates, cell text, --at
+ * A load runs collect -> overrides -> values -> axes -> names -> cells -> canonical.
+ */
 #ifndef SHALLOWSWEEP_SWEEP_IMPL_H
 #define SHALLOWSWEEP_SWEEP_IMPL_H
 
@@ -7,14 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/expr.h"
 #include "shallowsweep/sweep.h"
 
 enum {
   SSW_YAML_MAX_DEPTH = 16,           /* nesting of YAML collections we accept */
   SSW_AXIS_MAX_VALUES = 100000,      /* values of one axis */
+  SSW_MAX_OVERRIDES = 256,           /* --set options of one load */
 };
 #define SSW_MAX_CELLS 1e9            /* cells of one sweep (DESIGN §3 / issue 4) */
+
+/* The sections of a sweep file that hold keys, in canonical order. */
+extern const char *const ssw_sweep_sections[];
+enum { SSW_SWEEP_NSECTIONS = 4 };
+
+/* ---- YAML (yaml.c) ---- */
 
 /* A position in a sweep file or a --set argument (line is 1-based; 0 means "none"). */
 typedef struct ssw_loc {
@@ -37,31 +53,93 @@ typedef struct ssw_yaml_node {
  * SSW_ERR_INPUT, "FILE:LINE:COL: [key 'k': ]YAML syntax error: ... — ..." (k the last mapping
  * key before the error, or key if none). line_override (> 0) and col_offset place reported
  * positions in a --set argument. */
-int ssw_yaml_parse(ssw_yaml_node_t **root, const char *file, const char *text, size_t len,
-                   int line_override, int col_offset, const char *key);
+SSW_NODISCARD int ssw_yaml_parse(ssw_yaml_node_t **root, const char *file, const char *text, size_t len,
+                                 int line_override, int col_offset, const char *key);
 void ssw_yaml_destroy(ssw_yaml_node_t **node);
 
-/* Re-set the current error message as "FILE:LINE:COL: key 'key': <message>", removing a
- * leading "key '...': " of the message itself. Returns SSW_ERR_INPUT. */
-int ssw_error_at(ssw_loc_t loc, const char *key, const char *cell_context);
-int ssw_error_at_fmt(ssw_loc_t loc, const char *key, const char *fmt, ...)
+/* Place the current error at loc, naming key (NULL: keep the key the error names, if any)
+ * and the cell context (NULL: none). Returns the error's code. */
+SSW_NODISCARD int ssw_error_at(ssw_loc_t loc, const char *key, const char *cell_context);
+/* A new input error at loc naming key. Returns SSW_ERR_INPUT. */
+SSW_NODISCARD int ssw_error_at_fmt(ssw_loc_t loc, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Axis construction (grid.c). values (count) are range-checked against axis->key, integer
- * keys rounded, duplicates rejected; labels made. On error *bad_item is the offending item. */
-int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64_t *bad_item);
-void ssw_axis_fini(ssw_axis_t *axis);
+/* ---- the sweep ---- */
+
+typedef struct {
+  ssw_expr_t *expr;    /* INT/REAL key given as an expression (or a derived default) */
+  char *expr_text;     /* its canonical text */
+  ssw_loc_t loc;       /* where the key was set (line 0: default) */
+  int axis;            /* index into the grid, or -1 */
+  int visit;           /* cycle search: 0 new, 1 on the path, 2 done */
+} ssw_key_state_t;
+
+struct ssw_sweep {
+  char *path, *text, *name, *description, *canonical;
+  const ssw_param_key_t *keys; /* the key table */
+  size_t nkeys;
+  ssw_key_state_t *ks;         /* (nkeys) */
+  ssw_params_t base;           /* every literal value; expression keys filled per cell */
+  int *order;                  /* (norder) expression keys, dependencies first */
+  int norder;
+  ssw_grid_t grid;
+  ssw_loc_t axis_loc[SSW_MAX_AXES];
+  bool axis_free[SSW_MAX_AXES]; /* a free variable of expressions, not a key */
+};
+
+/* What sets one key, one axis. */
+typedef struct {
+  const ssw_yaml_node_t *node; /* NULL: not set */
+  ssw_loc_t loc;               /* of the key's name */
+  bool from_file;
+} ssw_setting_t;
+
+typedef struct {
+  char name[SSW_NAME_MAX];
+  ssw_setting_t set;
+} ssw_axis_entry_t;
+
+/* Load-time state: the parsed documents and what each key and axis is set by. */
+typedef struct {
+  ssw_sweep_t *sw;
+  ssw_yaml_node_t *docs[SSW_MAX_OVERRIDES + 1];
+  int ndocs;
+  ssw_setting_t *keyset;       /* (nkeys) section values */
+  ssw_setting_t name, description;
+  ssw_axis_entry_t axes[SSW_MAX_AXES + 2];
+  int naxes;
+} ssw_loader_t;
+
+static inline ssw_loc_t ssw_sweep_no_loc(const ssw_sweep_t *sw) { return (ssw_loc_t){.file = sw->path}; }
+/* Index of a key in sw->keys, or -1. */
+int ssw_sweep_key_index(const ssw_sweep_t *sw, const char *name);
+/* Index of an axis of the grid by name, or -1. */
+int ssw_sweep_axis_of(const ssw_sweep_t *sw, const char *name);
+/* The nearest key, section or grid word to a misspelt name, or NULL if none is close. */
+const char *ssw_sweep_nearest_name(const char *name);
+/* "unknown key in WHERE — did you mean ...?" at loc. Returns SSW_ERR_INPUT. */
+SSW_NODISCARD int ssw_sweep_unknown_key(ssw_loc_t loc, const char *name, const char *where);
+/* A mapping whose keys are plain scalars, none twice. */
+SSW_NODISCARD int ssw_yaml_check_map(const ssw_yaml_node_t *map, const char *key);
+bool ssw_yaml_is_empty(const ssw_yaml_node_t *nd);
+/* The loader's axis entry named name, or -1. */
+int ssw_loader_find_axis(const ssw_loader_t *ld, const char *name);
+
+/* The passes of a load, in order. */
+SSW_NODISCARD int ssw_sweep_build_values(ssw_loader_t *ld);   /* values.c */
+SSW_NODISCARD int ssw_sweep_build_axes(ssw_loader_t *ld);     /* axes.c */
+SSW_NODISCARD int ssw_sweep_resolve_names(ssw_sweep_t *sw);   /* values.c */
+SSW_NODISCARD int ssw_sweep_check_cells(const ssw_sweep_t *sw); /* cells.c */
+SSW_NODISCARD int ssw_sweep_build_canonical(ssw_sweep_t *sw); /* canonical.c */
+
+/* ---- axes (grid.c) ---- */
+
+/* Set axis->values and labels from values (count): range-checked against axis->key, integer
+ * keys rounded, duplicates rejected. On error *bad_item is the offending item. */
+SSW_NODISCARD int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64_t *bad_item);
 /* lo..hi, count points, linear or geometric; the endpoints exact. */
-int ssw_axis_space(double lo, double hi, int64_t count, bool geometric, double *values);
+SSW_NODISCARD int ssw_axis_space(double lo, double hi, int64_t count, bool geometric, double *values);
 /* The key that a free variable axis (a grid name used only by expressions) points to. */
 const ssw_param_key_t *ssw_free_variable_key(void);
-/* Canonical text of a real number: the shortest %.{15,16,17}g that reads back exactly. */
-void ssw_format_real(double v, char *buf, size_t size);
-/* Levenshtein distance (bounded inputs), for "did you mean". */
-int ssw_edit_distance(const char *a, const char *b);
-
-/* Cell params with the key to blame on failure (for load-time checks). */
-int ssw_sweep_cell_params_ex(const ssw_sweep_t *sweep, int64_t index, ssw_params_t *out,
-                             const char **bad_key);
 
 #endif

@@ -173,38 +173,15 @@ int ssw_yaml_parse(ssw_yaml_node_t **root, const char *file, const char *text, s
 /* ---- error messages with a position ---- */
 
 int ssw_error_at(ssw_loc_t loc, const char *key, const char *cell_context) {
-  char msg[1024];
-  const char *m = ssw_error_message();
-  int code = ssw_error_code() == SSW_ERR_NOMEM ? SSW_ERR_NOMEM : SSW_ERR_INPUT;
-  /* Drop the message's own "key 'x': " (params.c writes it) so that the key appears once. */
-  if (strncmp(m, "key '", 5) == 0) {
-    const char *close = strstr(m + 5, "': ");
-    if (close) {
-      if (!key) { /* keep the message's key */
-        static _Thread_local char keybuf[SSW_NAME_MAX];
-        snprintf(keybuf, sizeof keybuf, "%.*s", (int)(close - m - 5), m + 5);
-        key = keybuf;
-      }
-      m = close + 3;
-    }
-  }
-  snprintf(msg, sizeof msg, "%s", m);
-  char pos[512];
-  if (loc.line > 0) snprintf(pos, sizeof pos, "%s:%d:%d: ", loc.file, loc.line, loc.col);
-  else snprintf(pos, sizeof pos, "%s: ", loc.file ? loc.file : "(sweep)");
-  if (key)
-    return ssw_error_set(code, __FILE__, __LINE__, __func__, "%skey '%s': %s%s%s", pos, key,
-                         cell_context ? cell_context : "", cell_context ? ": " : "", msg);
-  return ssw_error_set(code, __FILE__, __LINE__, __func__, "%s%s%s%s", pos,
-                       cell_context ? cell_context : "", cell_context ? ": " : "", msg);
+  return ssw_error_locate(loc.file ? loc.file : "(sweep)", loc.line, loc.col, key, cell_context);
 }
 
 int ssw_error_at_fmt(ssw_loc_t loc, const char *key, const char *fmt, ...) {
-  char msg[1024];
+  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  SSW_ERROR(SSW_ERR_INPUT, "%s", msg);
-  return ssw_error_at(loc, key, NULL);
+  (void)SSW_ERROR_KEY(SSW_ERR_INPUT, key, "%s", msg);
+  return ssw_error_at(loc, NULL, NULL);
 }

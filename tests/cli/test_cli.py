@@ -224,7 +224,7 @@ class Cell(unittest.TestCase):
 
     def test_human_output(self):
         r = run("cell", self.path, "--at", "width=8,n=40,seed=1", check=True)
-        self.assertRegex(r.stdout, r"cell \d+ of 8: width=8, n=40, seed=1\nverdict +\w+")
+        self.assertRegex(r.stdout, r"cell \d+ of 8: width=8,n=40,seed=1\nverdict +\w+")
 
     def test_dump(self):
         import h5py

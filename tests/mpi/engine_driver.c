@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shallowsweep/check.h"
 #include "shallowsweep/engine.h"
 
 enum { K = 30 }; /* record points, as in sweeps/quickstart.yaml */
@@ -68,7 +69,7 @@ static int check_failures(const char *path, int64_t n) {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
-  CHECK(ssw_store_setup_errors(MPI_COMM_WORLD));
+  CHECK(ssw_check_setup(MPI_COMM_WORLD));
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);

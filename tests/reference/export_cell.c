@@ -203,7 +203,7 @@ static int parse_args(int argc, char **argv, ssw_params_t *p) {
     SSW_TRY(ssw_params_set(p, argv[i], eq + 1));
   }
   ssw_params_resolve(p);
-  SSW_TRY(ssw_params_check(p, NULL));
+  SSW_TRY(ssw_params_check(p));
   return SSW_OK;
 }
 

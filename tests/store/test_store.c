@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shallowsweep/check.h"
 #include "shallowsweep/store.h"
 
 enum { K = 5 };
@@ -68,7 +69,7 @@ static void fill_cell(ssw_result_t *r, int64_t c) {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
-  CHECK(ssw_store_setup_errors(MPI_COMM_WORLD));
+  CHECK(ssw_check_setup(MPI_COMM_WORLD));
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -140,9 +141,9 @@ int main(int argc, char **argv) {
   CHECK(ssw_store_lock(path, MPI_COMM_WORLD, &lock_fd));
   CHECK(ssw_store_open(&store, path, MPI_COMM_WORLD));
   char diff[256];
-  ssw_store_canonical_diff(ssw_store_canonical(store), spec.sweep_canonical, diff, sizeof diff);
+  ssw_sweep_canonical_diff(ssw_store_canonical(store), spec.sweep_canonical, diff, sizeof diff);
   EXPECT(diff[0] == '\0', "diff '%s'", diff);
-  ssw_store_canonical_diff(ssw_store_canonical(store), "name: store-test\ntrain:\n  lr: 0.25\n", diff, sizeof diff);
+  ssw_sweep_canonical_diff(ssw_store_canonical(store), "name: store-test\ntrain:\n  lr: 0.25\n", diff, sizeof diff);
   EXPECT(strcmp(diff, "train.lr") == 0, "diff '%s'", diff);
   if (rank == 0) CHECK(ssw_store_write_status(store, 0, 0));
   CHECK(ssw_store_close(&store));

@@ -155,7 +155,7 @@ static void test_piecewise_constant_labels(void **state) {
   assert_int_equal(ssw_params_set(&p, "target_breakpoints", "[0.25, 0.75]"), SSW_OK);
   assert_int_equal(ssw_params_set(&p, "target_values", "[-1, 2, 5]"), SSW_OK);
   ssw_params_resolve(&p);
-  assert_int_equal(ssw_params_check(&p, NULL), SSW_OK);
+  assert_int_equal(ssw_params_check(&p), SSW_OK);
   ssw_source_t src;
   assert_int_equal(ssw_source_init(&src, &p), SSW_OK);
   double X[200], y[200];

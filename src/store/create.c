@@ -1,0 +1,276 @@
+/* A new sweep file (DESIGN.md §4): every group, axis scale and dataset created collectively
+ * and fully allocated under a temporary name beside the output, then published by a hard
+ * link that never replaces an existing file.
+ *
+ * Every dataset is contiguous and allocated at creation with its fill value
+ * (H5D_ALLOC_TIME_EARLY), modification times are not tracked, and the default (earliest) file
+ * format is used, so writing a cell touches raw data only: no metadata changes after
+ * creation, so a kill can lose only the cell in hand.
+ */
+#include <errno.h>
+#include <hdf5_hl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shallowsweep/check.h"
+#include "ssw_config.h"
+#include "store_impl.h"
+
+/* Axis storage type: ENUM keys as strings, BOOL as int8, INT keys and seed as int64, REAL
+ * as float64. */
+typedef enum { AXIS_STRING, AXIS_INT8, AXIS_INT64, AXIS_F64 } axis_kind_t;
+
+static axis_kind_t axis_kind(const ssw_axis_t *a) {
+  if (!a->key) return AXIS_INT64;
+  switch (a->key->type) {
+  case SSW_KEY_ENUM: return AXIS_STRING;
+  case SSW_KEY_BOOL: return AXIS_INT8;
+  case SSW_KEY_INT: return AXIS_INT64;
+  default: return AXIS_F64;
+  }
+}
+
+/* Create /<group>/<axis> as a dimension scale holding the axis values; rank 0 writes them. */
+static int create_axis_scale(hid_t group, const ssw_axis_t *a, int rank, hid_t *scale) {
+  hsize_t n = (hsize_t)a->count;
+  hid_t space, dcpl, ftype = -1, mtype;
+  axis_kind_t kind = axis_kind(a);
+  size_t width = 1;
+  void *buf = NULL;
+  if (kind == AXIS_STRING) {
+    for (int64_t i = 0; i < a->count; i++) width = strlen(a->labels[i]) > width ? strlen(a->labels[i]) : width;
+    SSW_TRY(ssw_h5_make_string_type(&ftype, width));
+    SSW_ALLOC(buf, (size_t)a->count * width);
+    for (int64_t i = 0; i < a->count; i++) memcpy((char *)buf + (size_t)i * width, a->labels[i], strlen(a->labels[i]));
+    mtype = ftype;
+  } else if (kind == AXIS_INT8 || kind == AXIS_INT64) {
+    int64_t *v;
+    SSW_ALLOC(v, a->count);
+    for (int64_t i = 0; i < a->count; i++) v[i] = (int64_t)llround(a->values[i]);
+    buf = v;
+    mtype = H5T_NATIVE_INT64;
+    ftype = kind == AXIS_INT8 ? H5T_STD_I8LE : H5T_STD_I64LE;
+  } else {
+    buf = a->values;
+    mtype = H5T_NATIVE_DOUBLE;
+    ftype = H5T_IEEE_F64LE;
+  }
+  H5_HID(space, H5Screate_simple(1, &n, NULL));
+  SSW_TRY(ssw_h5_make_dcpl(&dcpl, mtype, NULL));
+  H5_HID(*scale, H5Dcreate2(group, a->name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  if (rank == 0) H5_CHECK(H5Dwrite(*scale, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+  H5_CHECK(H5DSset_scale(*scale, a->name));
+  /* The labels every reader shows (status, analysis): made once, by ssw_axis_label. */
+  SSW_TRY(ssw_h5_attr_write_strings(*scale, "labels", (const char *const *)a->labels, (int)a->count));
+  if (kind == AXIS_STRING) {
+    SSW_TRY(ssw_h5_attr_write_string(*scale, "_Encoding", "utf-8")); /* xarray decodes to str */
+    H5_CLOSE(H5Tclose, ftype);
+  }
+  if (buf != a->values) free(buf);
+  H5_CLOSE(H5Pclose, dcpl);
+  H5_CLOSE(H5Sclose, space);
+  return SSW_OK;
+}
+
+static int create_dataset(hid_t group, const char *name, hid_t ftype, hid_t mtype, const void *fill,
+                          int rank, const hsize_t *dims, const hid_t *scales, int nscales,
+                          const char *description) {
+  hid_t space, dcpl, dset;
+  SSW_TRY(ssw_h5_make_dcpl(&dcpl, mtype, fill));
+  H5_HID(space, H5Screate_simple(rank, dims, NULL));
+  H5_HID(dset, H5Dcreate2(group, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  for (int i = 0; i < nscales; i++) H5_CHECK(H5DSattach_scale(dset, scales[i], (unsigned)i));
+  SSW_TRY(ssw_h5_attr_write_string(dset, "description", description));
+  H5T_class_t cls = H5Tget_class(ftype);
+  H5_CHECK(cls);
+  if (cls == H5T_STRING) SSW_TRY(ssw_h5_attr_write_string(dset, "_Encoding", "utf-8")); /* xarray: str */
+  H5_CLOSE(H5Dclose, dset);
+  H5_CLOSE(H5Sclose, space);
+  H5_CLOSE(H5Pclose, dcpl);
+  return SSW_OK;
+}
+
+/* The status codes and their names on /cell/status, as CF's flag_values and flag_meanings
+ * (space-separated), from ssw_status_names: readers take the names from the file. */
+static int write_status_names(hid_t cell) {
+  int8_t codes[SSW_STATUS_COUNT];
+  char meanings[SSW_STATUS_COUNT * 16] = "";
+  for (int st = 0; st < SSW_STATUS_COUNT; st++) {
+    codes[st] = (int8_t)st;
+    size_t len = strlen(meanings);
+    snprintf(meanings + len, sizeof meanings - len, "%s%s", st ? " " : "", ssw_status_names[st]);
+  }
+  hid_t status;
+  H5_HID(status, H5Dopen2(cell, "status", H5P_DEFAULT));
+  int rc = ssw_h5_attr_write_int8s(status, "flag_values", codes, SSW_STATUS_COUNT);
+  if (rc == SSW_OK) rc = ssw_h5_attr_write_string(status, "flag_meanings", meanings);
+  H5_CLOSE_KEEP(rc, H5Dclose, status);
+  return rc;
+}
+
+static int create_cell_group(hid_t file, const ssw_store_spec_t *spec, int rank, hid_t msg_type) {
+  const ssw_grid_t *g = spec->grid;
+  hid_t group, scales[SSW_MAX_AXES];
+  hsize_t dims[SSW_MAX_AXES];
+  H5_HID(group, H5Gcreate2(file, "cell", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  for (int i = 0; i < g->naxes; i++) {
+    SSW_TRY(create_axis_scale(group, &g->axes[i], rank, &scales[i]));
+    dims[i] = (hsize_t)g->axes[i].count;
+  }
+  ssw_store_t types = {.msg_type = msg_type};
+  for (int which = 0; which < SC_COUNT; which++) {
+    ssw_sc_kind_t kind = ssw_scalar_defs[which].kind;
+    ssw_cell_values_t fill;
+    memset(&fill, 0, sizeof fill);
+    if (kind == SC_F64) fill.f64[which] = ssw_scalar_defs[which].fill;
+    if (kind == SC_I64) fill.i64[which] = (int64_t)ssw_scalar_defs[which].fill;
+    if (kind == SC_I32) fill.i32[which] = (int32_t)ssw_scalar_defs[which].fill;
+    SSW_TRY(create_dataset(group, ssw_scalar_defs[which].name, ssw_sc_file_type(&types, kind), ssw_sc_mem_type(&types, kind),
+                           ssw_sc_ptr(&fill, which), g->naxes, dims, scales, g->naxes, ssw_scalar_defs[which].description));
+  }
+  for (int i = 0; i < g->naxes; i++) H5_CLOSE(H5Dclose, scales[i]);
+  SSW_TRY(write_status_names(group));
+  H5_CLOSE(H5Gclose, group);
+  return SSW_OK;
+}
+
+static const char *const series_descriptions[SSW_SERIES_COUNT] = {
+  [SSW_SERIES_LOSS] = "training loss L(theta_t); NaN after an early stop",
+  [SSW_SERIES_GRAD_NORM] = "||grad L|| over trained parameters",
+  [SSW_SERIES_INNER_DIST] = "||W_t - W_0||_F / ||W_0||_F",
+  [SSW_SERIES_OUTER_DIST] = "||a_t - a_0|| / ||a_0|| (NaN when a_0 = 0)",
+  [SSW_SERIES_PATTERN_CHANGE] = "fraction of (i, j) whose preactivation sign differs from step 0",
+  [SSW_SERIES_TEST_LOSS] = "loss on test_n fresh samples",
+};
+
+static int create_traj_group(hid_t file, const ssw_store_spec_t *spec, int rank) {
+  const ssw_grid_t *g = spec->grid;
+  hid_t group, scales[SSW_MAX_AXES + 1], space;
+  hsize_t dims[SSW_MAX_AXES + 1], k = (hsize_t)spec->k;
+  H5_HID(group, H5Gcreate2(file, "traj", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  for (int i = 0; i < g->naxes; i++) {
+    SSW_TRY(create_axis_scale(group, &g->axes[i], rank, &scales[i]));
+    dims[i] = (hsize_t)g->axes[i].count;
+  }
+  dims[g->naxes] = k;
+  hid_t dcpl;
+  SSW_TRY(ssw_h5_make_dcpl(&dcpl, H5T_NATIVE_INT64, NULL));
+  H5_HID(space, H5Screate_simple(1, &k, NULL));
+  H5_HID(scales[g->naxes], H5Dcreate2(group, "step", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  if (rank == 0) H5_CHECK(H5Dwrite(scales[g->naxes], H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, spec->steps));
+  H5_CHECK(H5DSset_scale(scales[g->naxes], "step"));
+  H5_CLOSE(H5Sclose, space);
+  H5_CLOSE(H5Pclose, dcpl);
+  const double nan = NAN;
+  for (int s = 0; s < SSW_SERIES_COUNT; s++)
+    if (spec->series_mask & (1u << s))
+      SSW_TRY(create_dataset(group, ssw_series_names[s], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &nan, g->naxes + 1,
+                             dims, scales, g->naxes + 1, series_descriptions[s]));
+  for (int i = 0; i <= g->naxes; i++) H5_CLOSE(H5Dclose, scales[i]);
+  H5_CLOSE(H5Gclose, group);
+  return SSW_OK;
+}
+
+static int write_root_attrs(hid_t file, const ssw_store_spec_t *spec, const char *created) {
+  const char *names[SSW_MAX_AXES], *series[SSW_SERIES_COUNT];
+  int nseries = 0;
+  for (int i = 0; i < spec->grid->naxes; i++) names[i] = spec->grid->axes[i].name;
+  for (int s = 0; s < SSW_SERIES_COUNT; s++)
+    if (spec->series_mask & (1u << s)) series[nseries++] = ssw_series_names[s];
+  SSW_TRY(ssw_h5_attr_write_string(file, "format", SSW_STORE_FORMAT));
+  SSW_TRY(ssw_h5_attr_write_string(file, "name", spec->name ? spec->name : ""));
+  SSW_TRY(ssw_h5_attr_write_string(file, "sweep_yaml", spec->sweep_yaml ? spec->sweep_yaml : ""));
+  SSW_TRY(ssw_h5_attr_write_string(file, "sweep_canonical", spec->sweep_canonical ? spec->sweep_canonical : ""));
+  SSW_TRY(ssw_h5_attr_write_string(file, "created", created));
+  SSW_TRY(ssw_h5_attr_write_string(file, "software_version", SSW_VERSION));
+  SSW_TRY(ssw_h5_attr_write_strings(file, "axes", names, spec->grid->naxes));
+  if (nseries) SSW_TRY(ssw_h5_attr_write_strings(file, "series", series, nseries));
+  SSW_TRY(ssw_h5_attr_write_int64(file, "record_points", spec->k));
+  return SSW_OK;
+}
+
+/* Build the whole file at tmp_path. Collective on comm. */
+static int create_file(const char *tmp_path, MPI_Comm comm, const ssw_store_spec_t *spec, const char *created) {
+  int rank;
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  hid_t fapl, file, msg_type;
+  SSW_TRY(ssw_h5_make_fapl(&fapl, comm, true));
+  H5_HID(file, H5Fcreate(tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
+  SSW_TRY(ssw_h5_make_string_type(&msg_type, SSW_MESSAGE_MAX));
+  SSW_TRY(write_root_attrs(file, spec, created));
+  SSW_TRY(create_cell_group(file, spec, rank, msg_type));
+  SSW_TRY(create_traj_group(file, spec, rank));
+  H5_CLOSE(H5Tclose, msg_type);
+  H5_CLOSE(H5Fclose, file);
+  H5_CLOSE(H5Pclose, fapl);
+  return SSW_OK;
+}
+
+/* Remove the temporary file of a creation that failed. The root cause is already in the
+ * error trace and must stay there, so a failure here is not reported: what is left behind is
+ * named .OUT.creating.PID and holds no results. */
+static void discard(const char *tmp_path) {
+  if (unlink(tmp_path) != 0 && errno != ENOENT) errno = 0;
+}
+
+/* Move tmp to path without ever replacing an existing path. */
+static int publish(const char *tmp_path, const char *path) {
+  if (link(tmp_path, path) == 0) {
+    if (unlink(tmp_path) != 0)
+      return SSW_ERROR(SSW_ERR_IO, "%s was created, but its temporary name %s could not be removed (%s) — "
+                       "remove it by hand", path, tmp_path, strerror(errno));
+    return SSW_OK;
+  }
+  /* file systems without hard links: the lock makes check-then-rename safe among our jobs */
+  if (errno == EEXIST || access(path, F_OK) == 0) {
+    discard(tmp_path);
+    return SSW_ERROR(SSW_ERR_INPUT, "%s appeared while it was being created; it was left alone", path);
+  }
+  if (rename(tmp_path, path) != 0)
+    return SSW_ERROR(SSW_ERR_IO, "cannot rename %s to %s: %s", tmp_path, path, strerror(errno));
+  return SSW_OK;
+}
+
+static int bcast_string(char *buf, int size, MPI_Comm comm) {
+  MPI_CHECK(MPI_Bcast(buf, size, MPI_CHAR, 0, comm));
+  buf[size - 1] = '\0';
+  return SSW_OK;
+}
+
+int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec) {
+  int rank;
+  *store = NULL;
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  SSW_REQUIRE(spec->grid && spec->grid->naxes >= 1 && spec->k >= 1, SSW_ERR_INPUT,
+              "cannot create %s: the grid needs at least one axis and one record point", path);
+  char tmp_path[4096] = "", created[64] = "";
+  int exists = rank == 0 && access(path, F_OK) == 0;
+  MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  SSW_REQUIRE(!exists, SSW_ERR_INPUT, "%s exists: not touched (run with --resume to continue it, or choose another -o)",
+              path);
+  if (rank == 0) {
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    snprintf(tmp_path, sizeof tmp_path, "%.*s.%s.creating.%ld", dirlen, path, slash ? slash + 1 : path,
+             (long)getpid());
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+  }
+  SSW_TRY(bcast_string(tmp_path, sizeof tmp_path, comm));
+  SSW_TRY(bcast_string(created, sizeof created, comm));
+  int rc = create_file(tmp_path, comm, spec, created);
+  int worst = rc;
+  MPI_CHECK(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm));
+  if (worst == SSW_OK && rank == 0) rc = publish(tmp_path, path);
+  if (worst != SSW_OK && rank == 0) discard(tmp_path);
+  MPI_CHECK(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm));
+  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  if (worst != SSW_OK) return SSW_ERROR(worst, "creating %s failed on another rank (see rank 0)", path);
+  SSW_TRY(ssw_store_open(store, path, comm));
+  return SSW_OK;
+}
