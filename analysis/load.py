@@ -10,7 +10,9 @@ points. The returned Dataset holds
                                grad_norm, inner_dist, outer_dist, pattern_change, test_loss)
 
 with the axis values and the recorded steps as coordinates. Each axis coordinate carries
-attrs["scale"] = "log" | "linear" | "category" (see axis_scale). The root attributes are
+attrs["scale"] = "log" | "linear" | "category" (see axis_scale) and attrs["label_of"], its
+values' labels as the file stores them. ds.attrs["status_names"] maps status codes to the
+names the file gives them. The root attributes are
 copied into ds.attrs, with the canonical sweep parsed into ds.attrs["sweep"] (a dict:
 sections model/data/init/train/grid).
 
@@ -29,8 +31,11 @@ from typing import Any
 import numpy as np
 
 FORMAT = "shallowsweep/1"
-STATUS_NAMES = {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
+# The status codes of DESIGN.md §2. Their names come from the file (/cell/status attributes
+# flag_values and flag_meanings, written from the C table); files written before 0.2 lack
+# them and get these, the names of that version.
 PENDING, CONVERGED, MAX_ITERS, DIVERGED, FAILED = 0, 1, 2, 3, 4
+_STATUS_NAMES_BEFORE_0_2 = {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
 SEED_AXIS = "seed"
 STEP_DIM = "step"
 
@@ -144,6 +149,43 @@ def _axis_values(ds_h5) -> np.ndarray:
     return v
 
 
+def _axis_labels(ds_h5, values: np.ndarray) -> list:
+    """The axis's labels as the file was made with them (attribute 'labels', written by the C
+    formatter that validate and status print with). Files written before 0.2 have none: their
+    labels are rebuilt the way that formatter writes them (the first of %.15g, %.16g, %.17g
+    that reads back exactly)."""
+    if "labels" in ds_h5.attrs:
+        labels = _text(ds_h5.attrs["labels"])
+        labels = [labels] if isinstance(labels, str) else labels
+        if len(labels) == len(values):
+            return [str(x) for x in labels]
+    out = []
+    for v in values:
+        if isinstance(v, str) or np.asarray(v).dtype.kind in "iub":
+            out.append(str(v.item() if hasattr(v, "item") else v))
+            continue
+        v = float(v)
+        out.append(next(t for t in ("%.15g" % v, "%.16g" % v, "%.17g" % v) if float(t) == v))
+    return out
+
+
+def _status_names(ds_h5) -> dict:
+    """{code: name} from /cell/status's flag_values and flag_meanings."""
+    a = ds_h5.attrs
+    if "flag_values" not in a or "flag_meanings" not in a:
+        return dict(_STATUS_NAMES_BEFORE_0_2)
+    codes = [int(c) for c in np.atleast_1d(a["flag_values"])]
+    names = _text(a["flag_meanings"]).split()
+    if len(codes) != len(names):
+        raise AnalysisError(f"/cell/status: {len(codes)} flag_values but {len(names)} flag_meanings")
+    return dict(zip(codes, names))
+
+
+def status_names(ds) -> dict:
+    """{status code: name} of a loaded file, in code order (pending first)."""
+    return dict(sorted(ds.attrs["status_names"].items()))
+
+
 def _labelled(axis: str, values: np.ndarray, sweep: dict) -> np.ndarray:
     """Text labels for an enum or boolean axis stored as numbers (its indices or 0/1).
 
@@ -157,16 +199,17 @@ def _labelled(axis: str, values: np.ndarray, sweep: dict) -> np.ndarray:
     return values
 
 
-def _read_group(f, group: str, axes: list[str], path: str) -> tuple[dict, dict, tuple]:
-    """(coords, variables, grid shape) of /cell or /traj, checked against the root axes."""
+def _read_group(f, group: str, axes: list[str], path: str) -> tuple[dict, dict, dict, tuple]:
+    """(coords, labels, variables, grid shape) of /cell or /traj, checked against the root axes."""
     if group not in f:
         raise AnalysisError(f"{path}: not a shallowsweep file (no /{group} group)")
     g = f[group]
-    coords = {}
+    coords, labels = {}, {}
     for a in axes:
         if a not in g:
             raise AnalysisError(f"{path}: axis '{a}' listed in the root attribute 'axes' has no /{group}/{a}")
         coords[a] = _axis_values(g[a])
+        labels[a] = _axis_labels(g[a], coords[a])
     shape = tuple(len(coords[a]) for a in axes)
     variables = {}
     for name, d in g.items():
@@ -175,7 +218,7 @@ def _read_group(f, group: str, axes: list[str], path: str) -> tuple[dict, dict, 
         if d.shape[: len(shape)] != shape:
             raise AnalysisError(f"{path}: /{group}/{name} has shape {d.shape}, expected {shape}[...]")
         variables[name] = d[()]
-    return coords, variables, shape
+    return coords, labels, variables, shape
 
 
 def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
@@ -196,9 +239,10 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
         axes = [axes] if isinstance(axes, str) else list(axes or [])
         if not axes:
             raise AnalysisError(f"{path}: the root attribute 'axes' is empty")
-        ccoords, cvars, shape = _read_group(f, "cell", axes, path)
-        tcoords, tvars, _ = _read_group(f, "traj", axes, path)
+        ccoords, labels, cvars, shape = _read_group(f, "cell", axes, path)
+        tcoords, _, tvars, _ = _read_group(f, "traj", axes, path)
         steps = f["traj"][STEP_DIM][()] if STEP_DIM in f["traj"] else None
+        names = _status_names(f["cell"]["status"]) if "status" in f["cell"] else {}
     if "status" not in cvars:
         raise AnalysisError(f"{path}: not a shallowsweep file (no /cell/status)")
     for a in axes:
@@ -228,11 +272,20 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
     ds = xr.Dataset(data_vars, coords=coords)
     for a in axes:
         ds[a].attrs["scale"] = axis_scale(a, coords[a], written)
+        # {value: label}: a value read from ds (a coordinate, or the scalar a slice leaves) is
+        # exactly one of the file's, so it finds its label (select.axis_label); coordinate
+        # attributes survive slicing and reductions over other axes
+        ds[a].attrs["label_of"] = dict(zip(_keys(coords[a]), labels[a]))
     ds.attrs.update(attrs)
     ds.attrs["axes"] = axes
+    ds.attrs["status_names"] = names
     ds.attrs["sweep"] = sweep
     ds.attrs["path"] = path
     return ds
+
+
+def _keys(values) -> list:
+    return [v.item() if hasattr(v, "item") else v for v in np.asarray(values, dtype=object).tolist()]
 
 
 def done_mask(ds) -> "xarray.DataArray":  # noqa: F821

@@ -19,7 +19,7 @@ import numpy as np
 from . import theory as theory_mod
 from ._cli import Parser, parse_at, run
 from .load import CONVERGED, PENDING, SEED_AXIS, AnalysisError, load, sweep_value
-from .select import check_axis, fmt_value, require_resolved, slice_at, slice_title
+from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
 
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
 PANEL_IN = (4.0, 3.25)     # one panel's size in inches
@@ -180,7 +180,7 @@ def _set_axis(ax, which: str, coord, name: str) -> None:
     if scale == "log":
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     (ax.set_xlim if which == "x" else ax.set_ylim)(edges[0], edges[-1])
-    labels = [fmt_value(v) for v in coord.values]
+    labels = [axis_label(coord, name, v) for v in coord.values]
     stride = max(1, math.ceil(len(labels) / (8 if which == "y" else 6)))
     idx = list(range(0, len(labels), stride))
     axis.set_major_locator(FixedLocator([centres[i] for i in idx]))
@@ -317,7 +317,7 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
         for j, cond in enumerate(conds):
             theory_labels[j] = _draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
         if facet:
-            ax.set_title(f"{facet} = {fmt_value(panel[facet].values.item())}", fontsize=10)
+            ax.set_title(f"{facet} = {axis_label(panel, facet, panel[facet].values.item())}", fontsize=10)
     for ax in list(axs.flat)[len(panels):]:
         ax.set_visible(False)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)

@@ -5,9 +5,10 @@ import numpy as np
 
 from .load import SEED_AXIS, AnalysisError
 
-# Two values count as the same axis value when they agree to this relative tolerance, so that
-# `--at lr=0.001` finds 1e-3 written back as 0.0010000000000000002.
-VALUE_RTOL = 1e-9
+# A number names an axis value when it agrees with it to this relative tolerance: the C side's
+# SSW_AXIS_VALUE_RTOL (include/shallowsweep/sweep.h; tests/docs checks that they are equal), so
+# that `--at lr=...` picks the same cell here as in `shallowsweep cell --at`.
+VALUE_RTOL = 1e-12
 
 
 def axes_of(ds) -> list:
@@ -15,11 +16,19 @@ def axes_of(ds) -> list:
 
 
 def fmt_value(v) -> str:
-    """An axis value as a short label: 64, 0.5, 1e-05, relu."""
+    """A number that is not an axis value (a step, a count) as text: 64, 0.5, 1e-05."""
     if isinstance(v, (str, bytes)):
         return v.decode() if isinstance(v, bytes) else v
     v = float(v)
-    return str(int(v)) if v == int(v) and abs(v) < 1e15 else f"{v:.4g}"
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
+
+
+def axis_label(ds, axis: str, v) -> str:  # ds: a Dataset, or a DataArray with axis as a coordinate
+    """An axis value as the file labels it: the text `shallowsweep validate` and `status` print
+    (64, 0.30000000000000004, relu)."""
+    key = v.item() if hasattr(v, "item") else v
+    found = ds[axis].attrs.get("label_of", {}).get(key) if axis in ds.coords else None
+    return found if found is not None else fmt_value(v)
 
 
 def index_of(ds, axis: str, text: str) -> int:
@@ -35,10 +44,10 @@ def index_of(ds, axis: str, text: str) -> int:
             if hit.size:
                 return int(hit[0])
     else:
-        hit = [i for i, v in enumerate(values) if fmt_value(v) == text]
+        hit = [i for i, v in enumerate(values) if axis_label(ds, axis, v) == text]
         if hit:
             return hit[0]
-    shown = ", ".join(fmt_value(v) for v in values)
+    shown = ", ".join(axis_label(ds, axis, v) for v in values)
     raise AnalysisError(f"empty slice: axis '{axis}' has no value {text} (its values: {shown})")
 
 
@@ -68,7 +77,7 @@ def require_resolved(ds, used, what: str) -> None:
     for a in axes_of(ds):
         if a in used or a == SEED_AXIS or ds.sizes[a] == 1:
             continue
-        values = ", ".join(fmt_value(v) for v in ds[a].values)
+        values = ", ".join(axis_label(ds, a, v) for v in ds[a].values)
         raise AnalysisError(f"axis '{a}' has {ds.sizes[a]} values ({values}): fix it with "
                             f"--at {a}=VALUE{' or --facet ' + a if what == 'phase' else ''}")
 
@@ -80,7 +89,7 @@ def slice_title(ds, skip=()) -> str:
         if a in skip or a == SEED_AXIS:
             continue
         if a not in ds.dims and a in ds.coords:
-            parts.append(f"{a}={fmt_value(ds[a].values.item())}")
+            parts.append(f"{a}={axis_label(ds, a, ds[a].values.item())}")
         elif a in ds.dims and ds.sizes[a] == 1:
-            parts.append(f"{a}={fmt_value(ds[a].values[0])}")
+            parts.append(f"{a}={axis_label(ds, a, ds[a].values[0])}")
     return ", ".join(parts)

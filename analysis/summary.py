@@ -13,8 +13,8 @@ from collections import Counter
 import numpy as np
 
 from ._cli import Parser, run
-from .load import STATUS_NAMES, load
-from .select import fmt_value
+from .load import PENDING, load, status_names
+from .select import axis_label, fmt_value
 
 MAX_MESSAGES = 5
 
@@ -24,23 +24,23 @@ def status_counts(ds, axis=None) -> dict:
     st = ds["status"]
     if axis is None:
         vals = st.values.ravel()
-        return {name: int(np.sum(vals == code)) for code, name in STATUS_NAMES.items()}
+        return {name: int(np.sum(vals == code)) for code, name in status_names(ds).items()}
     out = {}
     for i, v in enumerate(ds[axis].values):
         vals = st.isel({axis: i}).values.ravel()
-        out[fmt_value(v)] = {name: int(np.sum(vals == code)) for code, name in STATUS_NAMES.items()}
+        out[axis_label(ds, axis, v)] = {name: int(np.sum(vals == code)) for code, name in status_names(ds).items()}
     return out
 
 
-def _table(title: str, rows: dict) -> list:
-    names = list(STATUS_NAMES.values())
+def _table(title: str, rows: dict, ds) -> list:
+    names = list(status_names(ds).values())
     w0 = max([len(title)] + [len(k) for k in rows])
     widths = [max(len(n), 5) for n in names]
     head = f"{title:>{w0}}  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + "   done"
     lines = [head, "-" * len(head)]
     for key, counts in rows.items():
         total = sum(counts.values())
-        done = total - counts["pending"]
+        done = total - counts[status_names(ds)[PENDING]]
         pct = f"{100.0 * done / total:5.1f}%" if total else "   -"
         lines.append(f"{key:>{w0}}  " + "  ".join(f"{counts[n]:>{w}}" for n, w in zip(names, widths))
                      + f"  {pct}")
@@ -57,13 +57,13 @@ def summary_text(ds) -> str:
     if "step" in ds.dims:
         lines.append(f"records: {ds.sizes['step']} steps, 0..{fmt_value(ds['step'].values[-1])}")
     for a in axes:
-        vals = ", ".join(fmt_value(v) for v in ds[a].values)
+        vals = ", ".join(axis_label(ds, a, v) for v in ds[a].values)
         lines.append(f"  {a:<12} {ds[a].attrs.get('scale', ''):<8} {vals}")
     lines.append("")
-    lines += _table("all", {"all": status_counts(ds)})
+    lines += _table("all", {"all": status_counts(ds)}, ds)
     for a in axes:
         lines.append("")
-        lines += _table(a, status_counts(ds, a))
+        lines += _table(a, status_counts(ds, a), ds)
     done = ds["status"] > 0
     if bool(done.any()):
         lines.append("")

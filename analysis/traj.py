@@ -17,7 +17,7 @@ import numpy as np
 
 from ._cli import Parser, parse_at, run
 from .load import PENDING, SEED_AXIS, STEP_DIM, AnalysisError, load
-from .select import check_axis, fmt_value, require_resolved, slice_at, slice_title
+from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
 
 SERIES_LABELS = {
     "loss": "training loss L = (1/2n) Σ (f(x_i) - y_i)²",
@@ -78,7 +78,7 @@ def plot_traj(ds, by: str, series: str = "loss", at=None, dpi: int = DPI):
     nb = med.sizes[by]
     for i in range(nb):
         color = cmap(0.9 * i / max(nb - 1, 1))
-        label = f"{by} = {fmt_value(med[by].values[i])}"
+        label = f"{by} = {axis_label(med, by, med[by].values[i])}"
         nd = int(done.isel({by: i}))
         if nd < seeds:
             label += " (pending)" if nd == 0 else f" ({nd}/{seeds} seeds done)"

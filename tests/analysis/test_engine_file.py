@@ -42,8 +42,8 @@ def status_json(path):
 
 @pytest.fixture(scope="module")
 def sweep_file(tmp_path_factory):
-    if not EXE.exists():
-        pytest.skip(f"{EXE} is not built")
+    # meson builds the binary first (depends:); missing, this is a failure, never a skip
+    assert EXE.exists(), f"{EXE} is not built: run 'ninja -C {BUILD}' first"
     d = tmp_path_factory.mktemp("real")
     path = d / "sweep.yaml"
     path.write_text(SWEEP)
@@ -127,3 +127,60 @@ def test_cli_draws_the_real_file(finished, stopped, tmp_path):
         assert p.returncode == 0, p.stderr
         assert png.stat().st_size > 10_000
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# A value whose shortest exact text has 17 digits: every reader must show it the same way.
+ODD = "0.30000000000000004"
+ROUND_TRIP = f"""name: labels
+model: {{activation: relu, width: 4}}
+data: {{dim: 2, n: 4}}
+train: {{max_iters: 5, record_points: 3}}
+grid:
+  lr: [0.1, {ODD}]
+"""
+
+
+def test_one_text_for_a_value_in_validate_status_and_python(tmp_path):
+    """validate, status (text and --json), the file's labels, load() and slice titles agree on
+    0.30000000000000004; --at finds the same cell in C and in Python."""
+    sweep = tmp_path / "labels.yaml"
+    sweep.write_text(ROUND_TRIP)
+    run = lambda *a: subprocess.run([str(EXE), *map(str, a)], env=ENV, capture_output=True, text=True,  # noqa: E731
+                                    timeout=120)
+    v = run("validate", sweep)
+    assert v.returncode == 0, v.stderr
+    assert f"0.1, {ODD}" in v.stdout, v.stdout
+    out = tmp_path / "labels.h5"
+    r = run("run", sweep, "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    st = run("status", out)
+    assert st.returncode == 0, st.stderr
+    assert f"\n  {ODD}" in st.stdout, st.stdout
+    axes = {a["name"]: a["values"] for a in status_json(out)["axes"]}
+    assert axes["lr"] == ["0.1", ODD]
+    import h5py
+    with h5py.File(out, "r") as f:
+        stored = [x.decode() if isinstance(x, bytes) else x for x in f["cell/lr"].attrs["labels"]]
+        assert stored == ["0.1", ODD]
+        names = f["cell/status"].attrs["flag_meanings"]
+        names = names.decode() if isinstance(names, bytes) else names
+        assert names.split() == ["pending", "converged", "max_iters", "diverged", "failed"]
+        assert list(f["cell/status"].attrs["flag_values"]) == [0, 1, 2, 3, 4]
+    from analysis.select import axis_label, index_of, slice_at, slice_title
+    ds = load(out)
+    assert [axis_label(ds, "lr", x) for x in ds["lr"].values] == ["0.1", ODD]
+    assert slice_title(slice_at(ds, {"lr": ODD})) == f"lr={ODD}"
+    # a number within 1e-12 names the value on both sides, one farther away on neither
+    assert index_of(ds, "lr", "0.3") == 1
+    c = run("cell", sweep, "--at", "lr=0.3", "--json")
+    assert c.returncode == 0, c.stderr
+    assert json.loads(c.stdout)["index"] == 1
+    with pytest.raises(Exception):
+        index_of(ds, "lr", "0.3000000001")
+    assert run("cell", sweep, "--at", "lr=0.3000000001").returncode == 2
+
+
+def test_status_names_come_from_the_file(finished):
+    from analysis.load import status_names
+    ds = load(finished)
+    assert status_names(ds) == {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}

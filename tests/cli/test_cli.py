@@ -138,6 +138,34 @@ class BadFiles(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
 
 
+class SweepFileReading(unittest.TestCase):
+    """Every command reads sweep files through one reader with one size limit."""
+    TINY = "model: {width: 4}\ndata: {dim: 2, n: 4}\ntrain: {max_iters: 3, record_points: 2}\n"
+
+    def test_every_command_refuses_an_oversized_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "big.yaml")
+            with open(path, "w") as f:  # valid YAML, one byte over the 1 MiB limit
+                f.write(self.TINY)
+                f.write("#" * ((1 << 20) - len(self.TINY)) + "\n")
+            self.assertEqual(os.path.getsize(path), (1 << 20) + 1)
+            out = os.path.join(tmp, "big.h5")
+            for args in (["validate", path], ["plan", path], ["cell", path], ["run", path, "-o", out]):
+                r = run(*args, env=dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1"), timeout=60)
+                self.assertEqual(r.returncode, 2, f"{args[0]}: {r.stderr}")
+                self.assertIn("larger than 1048576 bytes", r.stderr, args[0])
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, f"{args[0]}: {r.stderr}")
+            self.assertFalse(os.path.exists(out))
+
+    def test_run_reads_a_pipe(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "piped.h5")
+            r = run("run", "/dev/stdin", "-o", out, "--quiet", input=self.TINY,
+                    env=dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1"), timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(os.path.exists(out))
+
+
 class Help(unittest.TestCase):
     def test_help(self):
         r = run("--help")
