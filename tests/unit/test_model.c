@@ -135,6 +135,62 @@ static void test_blas_kernel_matches_plain_loops(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* The blocked paths of the fast kernel (neuron blocks of about 2^18/n neurons, sample chunks
+ * of 256) against the plain loops, at sizes that cross both and at odd sizes: every
+ * activation, bias on, all groups. Differences are relative to each group's largest entry
+ * (the two sum in different orders). */
+static void test_blocked_kernel_matches_plain_loops_at_large_sizes(void **state) {
+  (void)state;
+  static const int64_t sizes[][2] = {{300, 1024}, {600, 1024}, {301, 1023}}; /* (n, m) */
+  const int64_t d = 5;
+  int failures = 0;
+  double worst_all = 0.0;
+  for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+    for (int act = 0; act < SSW_ACT_COUNT; act++) {
+      const int64_t n = sizes[z][0], m = sizes[z][1];
+      ssw_params_t p;
+      ssw_params_init(&p);
+      p.width = m, p.dim = d, p.n = n, p.activation = (ssw_activation_t)act, p.bias = true;
+      p.bias_init_std = 0.5, p.leaky_slope = 0.1, p.ramp_width = 2.0, p.seed = 11;
+      ssw_params_resolve(&p);
+      ssw_model_t Mod;
+      ssw_model_from_params(&Mod, &p);
+      const int64_t P = ssw_theta_size(&Mod);
+      double *X = calloc((size_t)(n * d), sizeof *X), *y = calloc((size_t)n, sizeof *y);
+      double *theta = calloc((size_t)P, sizeof *theta), *fast = calloc((size_t)P, sizeof *fast);
+      double *slow = calloc((size_t)P, sizeof *slow), loss;
+      assert_true(X && y && theta && fast && slow);
+      ssw_source_t src;
+      assert_int_equal(ssw_source_init(&src, &p), SSW_OK);
+      assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, n, X, y), SSW_OK);
+      ssw_source_fini(&src);
+      assert_int_equal(ssw_init_weights(&p, &Mod, theta), SSW_OK);
+      ssw_workspace_t ws;
+      assert_int_equal(ssw_workspace_init(&ws, n, m), SSW_OK);
+      assert_int_equal(ssw_model_loss_grad(&Mod, theta, n, X, y, SSW_GROUP_ALL, fast, &ws, &loss), SSW_OK);
+      double loss_slow = ssw_model_loss_grad_naive(&Mod, theta, n, X, y, SSW_GROUP_ALL, slow);
+      double worst = fabs(loss - loss_slow) / fabs(loss_slow);
+      const int64_t bounds[4] = {ssw_theta_W(&Mod), ssw_theta_b(&Mod), ssw_theta_a(&Mod), P};
+      for (int g = 0; g < 3; g++) { /* W, b, a */
+        double diff = 0.0, ref = 0.0;
+        for (int64_t e = bounds[g]; e < bounds[g + 1]; e++)
+          diff = fmax(diff, fabs(fast[e] - slow[e])), ref = fmax(ref, fabs(slow[e]));
+        worst = fmax(worst, ref > 0 ? diff / ref : diff);
+      }
+      worst_all = fmax(worst_all, worst);
+      if (!(worst < 1e-12)) {
+        fprintf(stderr, "FAIL %s n=%lld m=%lld: blocked kernel vs plain loops relative difference %.3e\n",
+                ssw_activation_name((ssw_activation_t)act), (long long)n, (long long)m, worst);
+        failures++;
+      }
+      ssw_workspace_fini(&ws);
+      free(X), free(y), free(theta), free(fast), free(slow);
+    }
+  fprintf(stderr, "largest blocked-vs-plain relative difference at n = 300, 600, 301: %.3e (tolerance 1e-12)\n",
+          worst_all);
+  assert_int_equal(failures, 0);
+}
+
 /* sigma at points with known values, from the definitions in DESIGN.md §2 */
 static void test_activation_values(void **state) {
   (void)state;
@@ -195,6 +251,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradients_match_finite_differences),
       cmocka_unit_test(test_blas_kernel_matches_plain_loops),
+      cmocka_unit_test(test_blocked_kernel_matches_plain_loops_at_large_sizes),
       cmocka_unit_test(test_activation_values),
       cmocka_unit_test(test_symmetric_init_gives_zero_output),
       cmocka_unit_test(test_init_scale_multiplies_named_groups),
