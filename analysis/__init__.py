@@ -1,6 +1,9 @@
 """shallowsweep analysis: load a sweep file, draw phase diagrams and trajectories, overlay theory.
 
-    from analysis import load
+From a checkout (the repository root on sys.path) it is `analysis`; installed by `meson
+install` it is `shallowsweep.analysis` (python3 -m shallowsweep.analysis.phase ...):
+
+    from analysis import load                    # or: from shallowsweep.analysis import load
     from analysis.phase import phase
     ds = load("rates.h5")                        # xarray.Dataset, the sweep's axes as dims
     fig, data = phase(ds, "width", "n", at={"init_scale": "1"}, out="rates.png")
@@ -9,6 +12,22 @@ Modules: load (file -> Dataset), phase (phase diagrams), traj (trajectories), su
 tables), theory (width conditions from the literature). Command lines:
 python3 -m analysis.phase | analysis.traj | analysis.summary, each with --help.
 """
+import os as _os
+
 from .load import AnalysisError, load
 
-__all__ = ["AnalysisError", "load"]
+
+def _version() -> str:
+    """The installed copy's _version.py (meson install), else the checkout's VERSION file:
+    either way the binary's version."""
+    try:
+        from ._version import __version__ as v  # type: ignore[import-not-found]
+        return v
+    except ImportError:
+        path = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "VERSION")
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+
+
+__version__ = _version()
+__all__ = ["AnalysisError", "load", "__version__"]

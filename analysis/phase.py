@@ -404,7 +404,7 @@ def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None
 
 
 def main(argv=None) -> int:
-    p = Parser(prog="analysis.phase",
+    p = Parser(prog=f"{__package__}.phase",
                description="Phase diagram of a shallowsweep file: a metric over two axes, reduced over seeds.")
     p.add_argument("file")
     p.add_argument("--x", required=True, help="axis on the horizontal (e.g. width)")

@@ -88,7 +88,7 @@ def summary(source) -> str:
 
 
 def main(argv=None) -> int:
-    p = Parser(prog="analysis.summary",
+    p = Parser(prog=f"{__package__}.summary",
                description="Status counts of a shallowsweep file, overall and per axis value.")
     p.add_argument("file")
     a = p.parse_args(argv)

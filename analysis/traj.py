@@ -113,7 +113,7 @@ def traj(source, by: str, series: str = "loss", at=None, out=None, dpi: int = DP
 
 
 def main(argv=None) -> int:
-    p = Parser(prog="analysis.traj",
+    p = Parser(prog=f"{__package__}.traj",
                description="Trajectories of a shallowsweep file, one line per value of an axis.")
     p.add_argument("file")
     p.add_argument("--by", required=True, help="one line per value of this axis")
