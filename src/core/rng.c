@@ -39,24 +39,28 @@ static void block_gaussians(ssw_stream_t stream, uint64_t seed, uint64_t index, 
   g[1] = radius * sin(TWO_PI * u[1]);
 }
 
+typedef void (*block_fn_t)(ssw_stream_t stream, uint64_t seed, uint64_t index, uint32_t sub, uint64_t block,
+                           double pair[2]);
+
+/* out (count) from consecutive blocks of two draws each; an odd count drops the last one. */
+static void fill_from_blocks(block_fn_t block_fn, ssw_stream_t stream, uint64_t seed, uint64_t index, uint32_t sub,
+                             size_t count, double *out) {
+  double pair[2];
+  for (size_t i = 0; i < count; i += 2) {
+    block_fn(stream, seed, index, sub, i / 2, pair);
+    out[i] = pair[0];
+    if (i + 1 < count) out[i + 1] = pair[1];
+  }
+}
+
 void ssw_rng_uniforms(ssw_stream_t stream, uint64_t seed, uint64_t index, uint32_t sub, size_t count,
                       double *out) {
-  double u[2];
-  for (size_t i = 0; i < count; i += 2) {
-    block_uniforms(stream, seed, index, sub, i / 2, u);
-    out[i] = u[0];
-    if (i + 1 < count) out[i + 1] = u[1];
-  }
+  fill_from_blocks(block_uniforms, stream, seed, index, sub, count, out);
 }
 
 void ssw_rng_gaussians(ssw_stream_t stream, uint64_t seed, uint64_t index, uint32_t sub, size_t count,
                        double *out) {
-  double g[2];
-  for (size_t i = 0; i < count; i += 2) {
-    block_gaussians(stream, seed, index, sub, i / 2, g);
-    out[i] = g[0];
-    if (i + 1 < count) out[i + 1] = g[1];
-  }
+  fill_from_blocks(block_gaussians, stream, seed, index, sub, count, out);
 }
 
 double ssw_rng_uniform(ssw_stream_t stream, uint64_t seed, uint64_t index, uint32_t sub, uint64_t draw) {
