@@ -267,6 +267,16 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   return SSW_OK;
 }
 
+/* MPI_Finalize, and the exit code: a failing finalize turns success into failure. */
+static int finalize(int code) {
+  if (MPI_Finalize() != MPI_SUCCESS && code == SSW_EXIT_OK) {
+    fprintf(stderr, "shallowsweep run: MPI_Finalize failed after the run — check the output with "
+                    "'shallowsweep status --verify'\n");
+    return SSW_EXIT_FAILED;
+  }
+  return code;
+}
+
 static int run(int argc, char **argv) {
   run_args_t a = {.batch = 0};
   int code = parse(argc, argv, &a);
@@ -275,28 +285,25 @@ static int run(int argc, char **argv) {
     fprintf(stderr, "shallowsweep run: MPI_Init failed — is Open MPI installed and working (try 'mpirun -n 1 hostname')?\n");
     return SSW_EXIT_FAILED;
   }
+  /* Until ssw_check_setup, MPI's default handler aborts the job on any error: these two cannot
+   * return a failure. */
   int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  (void)MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  (void)MPI_Comm_size(MPI_COMM_WORLD, &size);
   bool stopped = false;
   int rc = ssw_check_setup(MPI_COMM_WORLD);
   if (rc == SSW_OK) rc = ssw_signals_install();
   if (rc == SSW_OK) rc = run_sweep(MPI_COMM_WORLD, &a, &stopped);
-  if (rc != SSW_OK) {
-    /* input errors are the same on every rank: rank 0 says it once and all exit 2; anything
-     * else may be one rank's alone: it says so and aborts the job (the others may wait) */
-    if (ssw_error_code() == SSW_ERR_INPUT || rc == SSW_ERR_INPUT) {
-      if (rank == 0) ssw_cli_print_error("run");
-      MPI_Finalize();
-      return SSW_EXIT_USAGE;
-    }
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "[rank %d] shallowsweep run: ", rank);
-    ssw_error_print(stderr, prefix);
-    if (size > 1) MPI_Abort(MPI_COMM_WORLD, SSW_EXIT_FAILED);
-    MPI_Finalize();
-    return SSW_EXIT_FAILED;
+  if (rc == SSW_OK) return finalize(stopped ? SSW_EXIT_STOPPED : SSW_EXIT_OK);
+  /* input errors are the same on every rank: rank 0 says it once and all exit 2; anything
+   * else may be one rank's alone: it says so and aborts the job (the others may wait) */
+  if (ssw_error_code() == SSW_ERR_INPUT || rc == SSW_ERR_INPUT) {
+    if (rank == 0) ssw_cli_print_error("run");
+    return finalize(SSW_EXIT_USAGE);
   }
-  MPI_Finalize();
-  return stopped ? SSW_EXIT_STOPPED : SSW_EXIT_OK;
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "[rank %d] shallowsweep run: ", rank);
+  ssw_error_print(stderr, prefix);
+  if (size > 1) (void)MPI_Abort(MPI_COMM_WORLD, SSW_EXIT_FAILED); /* does not return */
+  return finalize(SSW_EXIT_FAILED);
 }

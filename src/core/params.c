@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/text.h"
 
 /* Enum fields are read and written through int pointers via the key table. */
 static_assert(sizeof(ssw_activation_t) == sizeof(int), "enum fields must be int-sized");
@@ -302,14 +303,6 @@ double ssw_params_get_number(const ssw_params_t *p, const ssw_param_key_t *k) {
   }
 }
 
-/* Shortest "%.{15,16,17}g" that reads back to the same double. */
-static void format_real(double v, char *buf, size_t size) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, size, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) return;
-  }
-}
-
 char *ssw_params_format(const ssw_params_t *p, const ssw_param_key_t *k, char *buf, size_t size) {
   size_t len = 0;
   switch (k->type) {
@@ -317,7 +310,7 @@ char *ssw_params_format(const ssw_params_t *p, const ssw_param_key_t *k, char *b
   case SSW_KEY_REAL: {
     double v = *(const double *)cfield(p, k->offset);
     if (isnan(v)) snprintf(buf, size, "%s", k->default_text);
-    else format_real(v, buf, size);
+    else ssw_format_real(v, buf, size);
     break;
   }
   case SSW_KEY_BOOL: snprintf(buf, size, "%s", *(const bool *)cfield(p, k->offset) ? "true" : "false"); break;
@@ -339,7 +332,7 @@ char *ssw_params_format(const ssw_params_t *p, const ssw_param_key_t *k, char *b
     len = (size_t)snprintf(buf, size, "[");
     for (int i = 0; i < count && len < size; i++) {
       char num[32];
-      format_real(values[i], num, sizeof num);
+      ssw_format_real(values[i], num, sizeof num);
       len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", num);
     }
     if (len < size) snprintf(buf + len, size - len, "]");

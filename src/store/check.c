@@ -26,8 +26,8 @@ static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
 int ssw_h5_fail(const char *file, int line, const char *func, const char *call) {
   h5_walk_t w = {.len = 0};
   w.text[0] = '\0';
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, &w);
-  H5Eclear2(H5E_DEFAULT);
+  if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, &w) < 0) w.len = 0; /* then: "no stack" */
+  (void)H5Eclear2(H5E_DEFAULT); /* a stale stack would only lengthen the next message */
   return ssw_error_set(SSW_ERR_LIB, file, line, func, "HDF5 call %s failed: %s", call,
                        w.len ? w.text : "(no HDF5 error stack)");
 }

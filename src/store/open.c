@@ -162,8 +162,8 @@ static int store_alloc(ssw_store_t **store) {
 static int discard(ssw_store_t **store, hid_t fapl, int code) {
   char cause[4096];
   snprintf(cause, sizeof cause, "%s", ssw_error_message());
-  if (fapl >= 0 && H5Pclose(fapl) < 0) H5Eclear2(H5E_DEFAULT);
-  if (ssw_store_close(store) != SSW_OK) H5Eclear2(H5E_DEFAULT);
+  if (fapl >= 0 && H5Pclose(fapl) < 0) (void)H5Eclear2(H5E_DEFAULT);
+  if (ssw_store_close(store) != SSW_OK) (void)H5Eclear2(H5E_DEFAULT);
   return SSW_ERROR(code, "%s", cause);
 }
 
