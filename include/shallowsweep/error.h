@@ -94,8 +94,4 @@ void ssw_error_clear(void);
                        ssw_alloc_n_, sizeof *(ptr), #ptr);                    \
   } while (0)
 
-/* Keep the first failure of a sequence of cleanup calls that must all run (closing files,
- * freeing handles): rc = ssw_error_keep(rc, call). */
-static inline int ssw_error_keep(int rc, int next) { return rc != 0 ? rc : next; }
-
 #endif

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/sweep.h"
 
 enum { SSW_EXIT_OK = 0, SSW_EXIT_FAILED = 1, SSW_EXIT_USAGE = 2, SSW_EXIT_STOPPED = 75 };
@@ -34,7 +35,7 @@ typedef struct ssw_cli_sweep_args {
 bool ssw_cli_add_set(ssw_cli_sweep_args_t *args, const char *text);
 /* Load and resolve the sweep; on failure print the message and return the exit code (2 for
  * a bad file), else 0. */
-int ssw_cli_load(const ssw_cli_sweep_args_t *args, ssw_sweep_t **sweep);
+SSW_NODISCARD int ssw_cli_load(const ssw_cli_sweep_args_t *args, ssw_sweep_t **sweep);
 /* The exit code for a library return code. */
 int ssw_cli_exit_code(int rc);
 /* Print the current error: an input error as its one line, anything else with its trace. */
@@ -52,9 +53,9 @@ void ssw_json_number(FILE *f, double v);
 /* Option parsing for argv[*i]: "--name VALUE" or "--name=VALUE". Returns 1 and sets *value
  * (advancing *i past a separate value), 0 if argv[*i] is another option, -1 after printing a
  * usage error (a missing value). */
-int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
+SSW_NODISCARD int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
                    const char **value);
 /* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
  * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */
-int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);
+SSW_NODISCARD int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);
 #endif

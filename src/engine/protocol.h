@@ -9,6 +9,7 @@
 #ifndef SHALLOWSWEEP_ENGINE_PROTOCOL_H
 #define SHALLOWSWEEP_ENGINE_PROTOCOL_H
 
+#include "shallowsweep/error.h"
 #include "shallowsweep/engine.h"
 
 enum { TAG_REPORT = 701, TAG_WORK = 702 };
@@ -21,9 +22,9 @@ enum {
 
 /* Train and write one cell into r (timings added to stats). Returns SSW_OK, SSW_ERR_STOPPED
  * (abandoned) or a fatal error. Not collective. */
-int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t *r, int rank,
+SSW_NODISCARD int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t *r, int rank,
                        ssw_engine_stats_t *stats);
 /* A training rank's loop (rank != 0). Not collective (rank 0 answers). */
-int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_stats_t *stats);
+SSW_NODISCARD int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_stats_t *stats);
 
 #endif

@@ -102,10 +102,9 @@ static int find_duplicate(const double *values, int64_t count, int64_t *first, i
 int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64_t *bad_item) {
   const ssw_param_key_t *k = axis->key;
   *bad_item = -1;
-  SSW_REQUIRE(count >= 1, SSW_ERR_INPUT, "key '%s': the axis is empty — give at least one value", axis->name);
-  SSW_REQUIRE(count <= SSW_AXIS_MAX_VALUES, SSW_ERR_INPUT,
-              "key '%s': %lld values on one axis — at most %d", axis->name, (long long)count,
-              SSW_AXIS_MAX_VALUES);
+  SSW_REQUIRE_KEY(count >= 1, SSW_ERR_INPUT, axis->name, "the axis is empty — give at least one value");
+  SSW_REQUIRE_KEY(count <= SSW_AXIS_MAX_VALUES, SSW_ERR_INPUT, axis->name, "%lld values on one axis — at most %d",
+                  (long long)count, SSW_AXIS_MAX_VALUES);
   axis_fini(axis);
   SSW_ALLOC(axis->values, count);
   SSW_ALLOC(axis->labels, count);
@@ -123,9 +122,9 @@ int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_t count, int64
   SSW_TRY(find_duplicate(axis->values, count, &i, &j, &dup));
   if (dup) {
     *bad_item = j;
-    return SSW_ERROR(SSW_ERR_INPUT, "key '%s': value %s appears twice on the axis (items %lld and %lld%s) — "
-                     "remove the duplicate or use fewer points", axis->name, axis->labels[j], (long long)i + 1,
-                     (long long)j + 1, k->type == SSW_KEY_INT ? ", after rounding to integers" : "");
+    return SSW_ERROR_KEY(SSW_ERR_INPUT, axis->name, "value %s appears twice on the axis (items %lld and %lld%s) — "
+                         "remove the duplicate or use fewer points", axis->labels[j], (long long)i + 1,
+                         (long long)j + 1, k->type == SSW_KEY_INT ? ", after rounding to integers" : "");
   }
   return SSW_OK;
 }
@@ -190,15 +189,15 @@ static int find_one(const ssw_grid_t *grid, char *item, int64_t *coords, bool *n
       char have[256] = "";
       for (int64_t j = 0, len = 0; j < axis->count && len < 200; j++)
         len += snprintf(have + len, sizeof have - (size_t)len, "%s%s", j ? ", " : "", axis->labels[j]);
-      return SSW_ERROR(SSW_ERR_INPUT, "key '%s': --at value '%s' is not on the axis — choose one of: %s%s",
-                       name, value, have, axis->count > 20 ? ", ..." : "");
+      return SSW_ERROR_KEY(SSW_ERR_INPUT, name, "--at value '%s' is not on the axis — choose one of: %s%s", value,
+                           have, axis->count > 20 ? ", ..." : "");
     }
     coords[a] = i;
     named[a] = true;
     return SSW_OK;
   }
-  return SSW_ERROR(SSW_ERR_INPUT, "key '%s': --at names no axis of this sweep — run 'shallowsweep "
-                   "validate' to list the axes", name);
+  return SSW_ERROR_KEY(SSW_ERR_INPUT, name, "--at names no axis of this sweep — run 'shallowsweep validate' to "
+                       "list the axes");
 }
 
 int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index) {
@@ -212,10 +211,9 @@ int ssw_grid_find(const ssw_grid_t *grid, const char *at, int64_t *index) {
     if (*item) SSW_TRY(find_one(grid, item, coords, named));
   }
   for (int a = 0; a < grid->naxes; a++)
-    SSW_REQUIRE(named[a] || grid->axes[a].count == 1, SSW_ERR_INPUT,
-                "key '%s': --at does not say which value of axis '%s' (%lld values) — add %s=%s",
-                grid->axes[a].name, grid->axes[a].name, (long long)grid->axes[a].count,
-                grid->axes[a].name, grid->axes[a].labels[0]);
+    SSW_REQUIRE_KEY(named[a] || grid->axes[a].count == 1, SSW_ERR_INPUT, grid->axes[a].name,
+                    "--at does not say which value of axis '%s' (%lld values) — add %s=%s", grid->axes[a].name,
+                    (long long)grid->axes[a].count, grid->axes[a].name, grid->axes[a].labels[0]);
   *index = ssw_grid_index(grid, coords);
   return SSW_OK;
 }

@@ -113,7 +113,8 @@ class BadFiles(unittest.TestCase):
                 where = f"{line[0]}:{line[1]}" if isinstance(line, tuple) else f"{re.escape(path)}:{line}"
                 pattern = f"^{where}:\\d+: " + (f"key '{re.escape(key)}': " if key else "") + ".+ — .+$"
                 err = r.stderr.rstrip("\n")
-                if r.returncode != code or "\n" in err or not re.match(pattern, err):
+                twice = key is not None and err.count(f"key '{key}': ") != 1  # named once, not twice
+                if r.returncode != code or "\n" in err or not re.match(pattern, err) or twice:
                     failures.append(f"{name}: exit {r.returncode} (want {code}), stderr {err!r}, want /{pattern}/")
         if failures:
             self.fail(f"{len(failures)} of {len(BAD)} bad files misreported:\n" + "\n".join(failures))
