@@ -187,7 +187,9 @@ def test_sigterm_to_every_rank_under_mpirun(tmp_path):
         os.kill(int(k), signal.SIGTERM)
     p.wait(timeout=20)
     assert p.returncode == 75, p.stderr.read()
-    assert time.time() - t0 < 5  # the ranks leave in ~20 ms; mpirun's teardown takes ~1 s
+    # the ranks leave in ~20 ms and mpirun's teardown takes ~1 s on a quiet machine; 7 s was
+    # seen with a build running beside it, so the bound is a hang's, not a stopwatch's
+    assert time.time() - t0 < 10, f"{time.time() - t0:.1f} s from SIGTERM to mpirun's exit"
     assert "0 damaged" in status(out, "--verify")
 
 
