@@ -7,6 +7,8 @@
  * That costs two (n, m) GEMMs instead of an (n, m(d+2)) matrix. */
 #include "shallowsweep/ntk.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +110,119 @@ int ssw_ntk_extreme_eigs(const ssw_model_t *M, const double *theta, int64_t n, c
   SSW_REQUIRE(info == 0, SSW_ERR_LIB, "LAPACKE_dsyevd failed on the %lld x %lld NTK Gram matrix (info %d)",
               (long long)n, (long long)n, (int)info);
   return SSW_OK;
+}
+
+/* ---- the rate-weighted NTK's top eigenvalue: GD's stability at theta ----
+ *
+ * GD with a step per group, theta <- theta - D grad L, is linearly stable at theta when every
+ * eigenvalue of D^(1/2) G D^(1/2) is below 2, G = J^T J / n the Gauss-Newton matrix (the
+ * Hessian without its residual term; Cohen et al. 2021's "edge of stability" is where the
+ * top one reaches 2). Its nonzero eigenvalues are those of K_D = J D J^T / n (n x n), so
+ * the edge ratio is lambda_max(K_D) / 2. K_D v = J (D (J^T v)) / n needs one vector-Jacobian
+ * and one Jacobian-vector product: two (n, m) passes, no J and no K. */
+
+typedef struct {
+  const ssw_model_t *M;
+  const double *theta, *X; /* (P), (n, d) */
+  int64_t n;
+  double *H, *E, *T;       /* (n, m): sigma(Z), a .* sigma'(Z), scratch */
+  double *u;               /* (P) */
+  double rate[3];          /* step of W, b, a (0: not trained) */
+} kd_t;
+
+/* u = D J^T v: the gradient of sum_i v_i f(x_i), each group times its step. v (n). */
+static void weighted_vjp(kd_t *k, const double *v) {
+  const ssw_model_t *M = k->M;
+  const int64_t n = k->n, m = M->m, d = M->d;
+  double *uW = k->u + ssw_theta_W(M), *ub = k->u + ssw_theta_b(M), *ua = k->u + ssw_theta_a(M);
+  memset(k->u, 0, (size_t)ssw_theta_size(M) * sizeof *k->u);
+  if (k->rate[2] != 0)
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, M->s * k->rate[2], k->H, (int)m, v, 1, 0.0, ua, 1);
+  if (k->rate[0] == 0 && k->rate[1] == 0) return;
+  for (int64_t i = 0; i < n; i++) /* T_ij = s v_i a_j sigma'(z_ij) */
+    for (int64_t j = 0; j < m; j++) k->T[i * m + j] = M->s * v[i] * k->E[i * m + j];
+  if (k->rate[0] != 0) /* (m, d) = T^T (m, n) X (n, d) */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)n, k->rate[0], k->T, (int)m, k->X,
+                (int)d, 0.0, uW, (int)d);
+  if (k->rate[1] != 0)
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < m; j++) ub[j] += k->rate[1] * k->T[i * m + j];
+}
+
+/* w = J u / n: the change of every output along u. w (n). */
+static void jvp_over_n(kd_t *k, double *w) {
+  const ssw_model_t *M = k->M;
+  const int64_t n = k->n, m = M->m, d = M->d;
+  const double *uW = k->u + ssw_theta_W(M), *ub = k->u + ssw_theta_b(M), *ua = k->u + ssw_theta_a(M);
+  const double c = M->s / (double)n;
+  /* T = X U_W^T (n, m) [+ u_b]: each preactivation's change */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, 1.0, k->X, (int)d, uW, (int)d, 0.0,
+              k->T, (int)m);
+  for (int64_t i = 0; i < n; i++) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < m; j++)
+      sum += k->H[i * m + j] * ua[j] + k->E[i * m + j] * (k->T[i * m + j] + (M->bias ? ub[j] : 0.0));
+    w[i] = c * sum;
+  }
+}
+
+double ssw_ntk_edge_bytes(int64_t n, int64_t m, int64_t d) {
+  /* Z, H, E, T (n, m); u (P); v, w (n) */
+  return (double)sizeof(double) * (4.0 * (double)n * (double)m + (double)(m * d + 2 * m) + 2.0 * (double)n);
+}
+
+static double dot(const double *a, const double *b, int64_t count) {
+  double s = 0.0;
+  for (int64_t i = 0; i < count; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* Power iteration on K_D from a fixed, generic start (deterministic: the same cell gives the
+ * same number on every rank); the Rayleigh quotient converges as (lambda_2/lambda_1)^(2k). */
+static void power_iteration(kd_t *k, double *v, double *w, ssw_edge_t *out) {
+  const int64_t n = k->n;
+  for (int64_t i = 0; i < n; i++) v[i] = 1.0 + 0.5 * sin(1.0 + (double)i); /* not orthogonal to the top */
+  double norm = sqrt(dot(v, v, n)), lambda = 0.0;
+  for (int64_t i = 0; i < n; i++) v[i] /= norm;
+  out->converged = false;
+  for (out->iters = 1; out->iters <= SSW_EDGE_ITERS_MAX; out->iters++) {
+    weighted_vjp(k, v);
+    jvp_over_n(k, w);
+    double next = dot(v, w, n); /* v has unit length */
+    norm = sqrt(dot(w, w, n));
+    bool done = out->iters > 2 && fabs(next - lambda) <= SSW_EDGE_RTOL * fabs(next);
+    lambda = next;
+    if (done || norm == 0.0 || !isfinite(norm)) {
+      out->converged = done || norm == 0.0;
+      break;
+    }
+    for (int64_t i = 0; i < n; i++) v[i] = w[i] / norm;
+  }
+  out->lambda_max = lambda;
+  out->ratio = lambda / 2.0;
+}
+
+int ssw_ntk_edge_ratio(const ssw_model_t *M, const double *theta, int64_t n, const double *X, unsigned groups,
+                       double eta_in, double eta_out, ssw_edge_t *out) {
+  const int64_t m = M->m;
+  kd_t k = {.M = M, .theta = theta, .X = X, .n = n,
+            .rate = {(groups & SSW_GROUP_INNER) ? eta_in : 0.0, has_bias(M, groups) ? eta_in : 0.0,
+                     (groups & SSW_GROUP_OUTER) ? eta_out : 0.0}};
+  double *Z = NULL, *v = NULL, *w = NULL;
+  int rc = SSW_OK;
+  Z = calloc((size_t)(n * m), sizeof *Z);
+  k.H = calloc((size_t)(n * m), sizeof *k.H);
+  k.E = calloc((size_t)(n * m), sizeof *k.E);
+  k.T = calloc((size_t)(n * m), sizeof *k.T);
+  k.u = calloc((size_t)ssw_theta_size(M), sizeof *k.u);
+  v = calloc((size_t)n, sizeof *v);
+  w = calloc((size_t)n, sizeof *w);
+  if (!Z || !k.H || !k.E || !k.T || !k.u || !v || !w) {
+    rc = SSW_ERROR(SSW_ERR_NOMEM, "out of memory for the edge ratio (%.3g bytes)", ssw_ntk_edge_bytes(n, m, M->d));
+  } else {
+    preactivations(M, theta, n, X, Z, k.H, k.E);
+    power_iteration(&k, v, w, out);
+  }
+  free(Z), free(k.H), free(k.E), free(k.T), free(k.u), free(v), free(w);
+  return rc;
 }
