@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "shallowsweep/1"
+FORMAT = "shallowsweep/2"
+FORMATS = (FORMAT, "shallowsweep/1")  # format 1 (0.1): no descent diagnostics, no diagnosis
 # The status codes of DESIGN.md §2. Their names come from the file (/cell/status attributes
 # flag_values and flag_meanings, written from the C table); files written before 0.2 lack
 # them and get these, the names of that version.
@@ -231,10 +232,10 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
     path = os.fspath(path)
     with _open_h5(path) as f:
         attrs = {k: _text(v) for k, v in f.attrs.items()}
-        if attrs.get("format") != FORMAT:
+        if attrs.get("format") not in FORMATS:
             found = attrs.get("format")
             why = "no 'format' attribute" if found is None else f"format is '{found}'"
-            raise AnalysisError(f"{path}: not a shallowsweep file ({why}, expected '{FORMAT}')")
+            raise AnalysisError(f"{path}: not a shallowsweep file ({why}, expected one of {', '.join(FORMATS)})")
         axes = attrs.get("axes")
         axes = [axes] if isinstance(axes, str) else list(axes or [])
         if not axes:

@@ -59,6 +59,7 @@ typedef struct ssw_engine_job {
   int64_t npending;
   const double *cost;        /* (ncells) estimated cost, or NULL: all equal */
   int64_t done_before[SSW_STATUS_COUNT];    /* cells already done by status (resume), for progress */
+  int64_t diagnosed_before[SSW_DIAG_COUNT]; /* ... and of those, by diagnosis */
 } ssw_engine_job_t;
 
 typedef struct ssw_engine_opts {
@@ -72,6 +73,7 @@ typedef struct ssw_engine_opts {
 
 typedef struct ssw_engine_stats {
   int64_t done[SSW_STATUS_COUNT]; /* rank 0: cells finished in this run, by status */
+  int64_t diagnosed[SSW_DIAG_COUNT]; /* rank 0: ... by diagnosis (max_iters cells) */
   int64_t finished;       /* rank 0: their sum */
   int64_t messages;       /* rank 0: work messages sent */
   double elapsed_s;       /* wall seconds in ssw_engine_run */

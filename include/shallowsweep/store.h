@@ -6,10 +6,15 @@
  *                     axes (names, in order), name, record_points, series (names in /traj)
  *   /cell/<axis>      (Ai) axis values, a dimension scale: int64 (INT keys, seed), float64
  *                     (REAL), int8 0/1 (BOOL), fixed-length UTF-8 strings (ENUM, "relu")
- *   /cell/<scalar>    g   status int8 (fill 0), init_loss, final_loss, wall_s, gflops,
- *                         ntk_min, ntk_max float64 (fill NaN), iters int64 (fill 0),
- *                         iters_to_tol int64 (fill -1), rank int32 (fill -1),
- *                         checksum uint32 (fill 0), message S256 (fill "")
+ *   /cell/<scalar>    g   status int8 (fill 0; attrs flag_values, flag_meanings), init_loss,
+ *                         final_loss, wall_s, gflops, ntk_min, ntk_max float64 (fill NaN),
+ *                         iters int64 (fill 0), iters_to_tol int64 (fill -1), rank int32
+ *                         (fill -1), checksum uint32 (fill 0), message S256 (fill ""); since
+ *                         format 2: loss_rises int64 (fill -1), max_rise, edge_ratio_init,
+ *                         edge_ratio_final, final_grad_norm, final_inner_dist,
+ *                         final_outer_dist, final_pattern_change, final_test_loss, loss_ratio
+ *                         float64 (fill NaN), diagnosis int8 (fill 0; flag_values,
+ *                         flag_meanings)
  *   /traj/<axis>      the same axis scales again (xarray resolves scales per group)
  *   /traj/step        (K) int64, a dimension scale
  *   /traj/<series>    g + [K] float64, fill NaN: loss, grad_norm, inner_dist, outer_dist,
@@ -34,7 +39,10 @@
 #include "shallowsweep/sweep.h"
 #include "shallowsweep/train.h"
 
-#define SSW_STORE_FORMAT "shallowsweep/1"
+#define SSW_STORE_FORMAT "shallowsweep/2"
+/* Files of shallowsweep 0.1: read by status and the analysis (the descent diagnostics
+ * absent), refused by --resume. */
+#define SSW_STORE_FORMAT_V1 "shallowsweep/1"
 
 typedef struct ssw_store ssw_store_t;
 
@@ -83,6 +91,9 @@ SSW_NODISCARD int ssw_store_write_cell(ssw_store_t *store, int64_t index, const 
 SSW_NODISCARD int ssw_store_write_status(ssw_store_t *store, int64_t index, int8_t status);
 /* Read every cell's status into status (ncells). Not collective. */
 SSW_NODISCARD int ssw_store_read_status(ssw_store_t *store, int8_t *status);
+/* Read every cell's diagnosis into diagnosis (ncells); SSW_DIAG_NONE throughout in a file of
+ * format 1, which has none. Not collective. */
+SSW_NODISCARD int ssw_store_read_diagnosis(ssw_store_t *store, int8_t *diagnosis);
 /* Read one cell back into r (r->k == ssw_store_k; r->steps is left alone) and its stored
  * checksum and rank. Not collective. */
 SSW_NODISCARD int ssw_store_read_cell(ssw_store_t *store, int64_t index, ssw_result_t *r, uint32_t *checksum, int32_t *rank);
@@ -98,14 +109,24 @@ SSW_NODISCARD int ssw_store_verify(ssw_store_t *store, const int8_t *status, uin
 SSW_NODISCARD int ssw_store_dump_cell(const char *path, const char *sweep_canonical, int64_t index,
                                       const ssw_trainer_t *trainer, const ssw_result_t *r);
 
+/* The numeric per-cell scalars the file stores, in its order, with their values in r (status,
+ * rank, checksum and the message aside): names and values (SSW_STORE_SCALARS_MAX)
+ * filled, their count returned. For listings that must name what the file names. */
+enum { SSW_STORE_SCALARS_MAX = 32 };
+int ssw_store_result_scalars(const ssw_result_t *r, const char **names, double *values);
+
 /* Bytes one cell takes in the file: its scalars and nseries series of k float64 (the size
  * plan prints; the file is fully allocated at creation). Not collective. */
 double ssw_store_cell_bytes(int64_t k, int nseries);
 
 /* CRC-32 (the polynomial of zlib.crc32) of a cell as stored, over, in order: each present series
- * (k float64, in ssw_series_names order), init_loss, final_loss (float64), iters, iters_to_tol
- * (int64), wall_s, gflops (float64), rank (int32), ntk_min, ntk_max (float64), message (256
- * bytes, NUL-padded), status (int8); native little-endian bytes. Not collective. */
+ * (k float64, in ssw_series_names order), then the scalars of /cell in the order of the layout
+ * above, checksum aside: init_loss, final_loss (float64), iters, iters_to_tol (int64), wall_s,
+ * gflops (float64), rank (int32), ntk_min, ntk_max (float64), [format 2: loss_rises (int64),
+ * max_rise, edge_ratio_init, edge_ratio_final, final_grad_norm, final_inner_dist,
+ * final_outer_dist, final_pattern_change, final_test_loss, loss_ratio (float64), diagnosis
+ * (int8)], message (256 bytes, NUL-padded), status (int8); native little-endian bytes. A
+ * format-1 file's cells are checked with the format-1 list. Not collective. */
 uint32_t ssw_store_cell_checksum(const ssw_result_t *r, unsigned series_mask, int32_t rank);
 
 #endif

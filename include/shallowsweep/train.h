@@ -49,8 +49,38 @@ typedef struct ssw_result {
   double wall_s;                      /* seconds, whole cell */
   double gflops;                      /* model flops / wall_s / 1e9 */
   double ntk_min, ntk_max;            /* NTK Gram extreme eigenvalues (NaN if not asked) */
+  /* descent: full-batch GD compares L at every step with the step before, minibatch and
+   * online SGD at consecutive record points (the only places they evaluate the full loss) */
+  int64_t loss_rises;                 /* comparisons where L rose by more than SSW_RISE_RTOL */
+  double max_rise;                    /* largest relative rise (L_t - L_before) / L_before; 0 if none */
+  double edge_ratio_init;             /* lambda_max(J D J^T / n) / 2 at theta_0 (ntk.h): > 1 unstable */
+  double edge_ratio_final;            /* the same at the last step (NaN after divergence) */
+  double final_series[SSW_SERIES_COUNT]; /* last finite recorded value of each series (NaN if none) */
+  double loss_ratio;                  /* final_loss / init_loss */
+  int8_t diagnosis;                   /* ssw_diagnosis_t: why a max_iters cell did not converge */
   char message[SSW_MESSAGE_MAX];      /* failure text for status 4 */
 } ssw_result_t;
+
+/* Why a cell that ran to max_iters did not converge (DESIGN.md §2, "Diagnosis"), decided in
+ * this order; SSW_DIAG_NONE for every other status. */
+typedef enum {
+  SSW_DIAG_NONE = 0,     /* converged, diverged, failed or pending */
+  SSW_DIAG_UNSTABLE = 1, /* the loss rose by more than SSW_UNSTABLE_RISE, or edge_ratio_final > 1 */
+  SSW_DIAG_SLOW = 2,     /* still descending: at the rate of the budget's second half it reaches
+                            the tolerance within SSW_SLOW_BUDGET_MULTIPLE times max_iters */
+  SSW_DIAG_PLATEAU = 3,  /* neither: a stall (the capacity question) */
+  SSW_DIAG_COUNT
+} ssw_diagnosis_t;
+extern const char *const ssw_diagnosis_names[SSW_DIAG_COUNT];
+/* A rise is counted above this relative size: the round-off of L, a sum of n squares
+ * computed to ~1e-13 relative, is far below it. */
+#define SSW_RISE_RTOL 1e-10
+/* A rise this large (relative) is no round-off and no kink of a piecewise activation: GD
+ * below its stability edge never makes it (the descent lemma). */
+#define SSW_UNSTABLE_RISE 1e-6
+#define SSW_SLOW_BUDGET_MULTIPLE 10.0
+/* The diagnosis of r (status, descent counters, edge ratio, the recorded loss). Not collective. */
+int8_t ssw_diagnose(const ssw_params_t *p, const ssw_result_t *r);
 
 SSW_NODISCARD int ssw_result_init(ssw_result_t *r, int64_t k);
 void ssw_result_fini(ssw_result_t *r);

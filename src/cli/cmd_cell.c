@@ -57,7 +57,11 @@ static void print_human(const ssw_sweep_t *sweep, int64_t index, const ssw_resul
   char cell[SSW_CELL_TEXT_MAX];
   ssw_grid_cell_text(g, index, cell, sizeof cell);
   printf("cell %lld of %lld: %s\n", (long long)index, (long long)g->ncells, cell);
-  printf("verdict       %s after %lld steps\n", ssw_status_name(r->status), (long long)r->iters);
+  printf("verdict       %s after %lld steps%s%s%s\n", ssw_status_name(r->status), (long long)r->iters,
+         r->diagnosis ? " (" : "", r->diagnosis ? ssw_diagnosis_names[r->diagnosis] : "", r->diagnosis ? ")" : "");
+  printf("edge ratio    %.4g at init, %.4g at the end (above 1: the step is beyond the stability edge)\n",
+         r->edge_ratio_init, r->edge_ratio_final);
+  printf("loss rises    %lld (largest %.3g relative)\n", (long long)r->loss_rises, r->max_rise);
   printf("init_loss     %.6g\nfinal_loss    %.6g\niters_to_tol  %lld\n", r->init_loss, r->final_loss,
          (long long)r->iters_to_tol);
   printf("wall_s        %.3f\ngflops        %.3g\n", r->wall_s, r->gflops);
@@ -82,14 +86,15 @@ static void print_json(const ssw_sweep_t *sweep, int64_t index, const ssw_params
   }
   printf("},\n \"status\": %d, \"status_name\": ", r->status);
   ssw_json_string(stdout, ssw_status_name(r->status));
-  const struct { const char *name; double v; } scalars[] = {
-      {"init_loss", r->init_loss}, {"final_loss", r->final_loss}, {"iters", (double)r->iters},
-      {"iters_to_tol", (double)r->iters_to_tol}, {"wall_s", r->wall_s}, {"gflops", r->gflops},
-      {"ntk_min", r->ntk_min}, {"ntk_max", r->ntk_max}};
-  for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
-    printf(", \"%s\": ", scalars[i].name);
-    ssw_json_number(stdout, scalars[i].v);
+  const char *names[SSW_STORE_SCALARS_MAX];
+  double values[SSW_STORE_SCALARS_MAX];
+  int count = ssw_store_result_scalars(r, names, values);
+  for (int i = 0; i < count; i++) { /* every numeric scalar the file stores, in its order */
+    printf(", \"%s\": ", names[i]);
+    ssw_json_number(stdout, values[i]);
   }
+  printf(", \"diagnosis_name\": ");
+  ssw_json_string(stdout, ssw_diagnosis_names[r->diagnosis]);
   printf(", \"message\": ");
   ssw_json_string(stdout, r->message);
   printf(",\n \"steps\": [");

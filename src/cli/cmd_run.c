@@ -166,9 +166,11 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
 static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_engine_job_t *job,
                         int64_t **pending, double **cost) {
   int64_t n = ssw_store_ncells(store);
-  int8_t *status;
+  int8_t *status, *diagnosis;
   SSW_ALLOC(status, n);
+  SSW_ALLOC(diagnosis, n);
   SSW_TRY(ssw_store_read_status(store, status));
+  SSW_TRY(ssw_store_read_diagnosis(store, diagnosis));
   if (a->resume) {
     uint8_t *damaged;
     int64_t ndamaged;
@@ -194,9 +196,11 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
       (*cost)[c] = ssw_sweep_cell_cost(sweep, c);
     } else if (status[c] > 0 && status[c] < SSW_STATUS_COUNT) {
       job->done_before[status[c]]++;
+      if (diagnosis[c] > 0 && diagnosis[c] < SSW_DIAG_COUNT) job->diagnosed_before[diagnosis[c]]++;
     }
   }
   free(status);
+  free(diagnosis);
   job->pending = *pending;
   job->cost = *cost;
   return SSW_OK;

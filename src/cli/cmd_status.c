@@ -22,7 +22,9 @@ const ssw_command_t ssw_command_status = {
     .usage =
         "usage: shallowsweep status OUT.h5 [--json] [--verify] [--list N]\n\n"
         "Count the cells of OUT.h5 by status (pending, converged, max_iters, diverged,\n"
-        "failed), overall and for every value of every axis; list pending and failed cells.\n"
+        "failed) and the max_iters cells by diagnosis (unstable: the loss rose or the step is\n"
+        "beyond the stability edge; slow: still converging; plateau: a stall), overall and for\n"
+        "every value of every axis; list pending and failed cells.\n"
         "Safe on a file that a job is writing: the file is opened read-only, without locks.\n\n"
         "  --json      one JSON object: file, sweep, ncells, record_points, counts, per-axis\n"
         "              counts, every pending cell index, failed cells with messages, verify\n"
@@ -32,15 +34,19 @@ const ssw_command_t ssw_command_status = {
         "Exit: 0; 1 if --verify found damaged cells or the file cannot be read; 2 bad usage.\n",
 };
 
+/* Counts per status, then per diagnosis (of max_iters cells): index SSW_STATUS_COUNT + d. */
+enum { COUNTS = SSW_STATUS_COUNT + SSW_DIAG_COUNT };
+
 typedef struct {
   ssw_store_t *store;
   const ssw_grid_t *grid;
   int64_t n;
   int8_t *status;     /* (n) */
+  int8_t *diagnosis;  /* (n): 0 (none) throughout in a format-1 file */
   uint8_t *damaged;   /* (n) with --verify, else NULL */
   int64_t ndamaged;
-  int64_t total[SSW_STATUS_COUNT];
-  int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, SSW_STATUS_COUNT) */
+  int64_t total[COUNTS];
+  int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, COUNTS) */
 } summary_t;
 
 static int summarize(summary_t *s, bool verify) {
@@ -48,13 +54,20 @@ static int summarize(summary_t *s, bool verify) {
   s->n = ssw_store_ncells(s->store);
   SSW_ALLOC(s->status, s->n);
   SSW_TRY(ssw_store_read_status(s->store, s->status));
-  for (int a = 0; a < s->grid->naxes; a++) SSW_ALLOC(s->per_axis[a], s->grid->axes[a].count * SSW_STATUS_COUNT);
+  SSW_ALLOC(s->diagnosis, s->n);
+  SSW_TRY(ssw_store_read_diagnosis(s->store, s->diagnosis));
+  for (int a = 0; a < s->grid->naxes; a++) SSW_ALLOC(s->per_axis[a], s->grid->axes[a].count * COUNTS);
   int64_t coords[SSW_MAX_AXES];
   for (int64_t c = 0; c < s->n; c++) {
     int st = s->status[c] >= 0 && s->status[c] < SSW_STATUS_COUNT ? s->status[c] : SSW_STATUS_FAILED;
+    int dg = s->diagnosis[c] > 0 && s->diagnosis[c] < SSW_DIAG_COUNT ? SSW_STATUS_COUNT + s->diagnosis[c] : -1;
     s->total[st]++;
+    if (dg >= 0) s->total[dg]++;
     ssw_grid_coords(s->grid, c, coords);
-    for (int a = 0; a < s->grid->naxes; a++) s->per_axis[a][coords[a] * SSW_STATUS_COUNT + st]++;
+    for (int a = 0; a < s->grid->naxes; a++) {
+      s->per_axis[a][coords[a] * COUNTS + st]++;
+      if (dg >= 0) s->per_axis[a][coords[a] * COUNTS + dg]++;
+    }
   }
   if (verify) {
     SSW_ALLOC(s->damaged, s->n);
@@ -73,7 +86,12 @@ static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
 }
 
 static void print_counts(const int64_t *k) {
-  for (int st = 1; st < SSW_STATUS_COUNT; st++) printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
+  for (int st = 1; st < SSW_STATUS_COUNT; st++) {
+    printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
+    for (int d = 1; st == SSW_STATUS_MAX_ITERS && k[st] > 0 && d < SSW_DIAG_COUNT; d++) /* why not converged */
+      printf("%s%s %lld%s", d == 1 ? " (" : ", ", ssw_diagnosis_names[d], (long long)k[SSW_STATUS_COUNT + d],
+             d == SSW_DIAG_COUNT - 1 ? ")" : "");
+  }
   printf("  %s %lld", ssw_status_name(SSW_STATUS_PENDING), (long long)k[SSW_STATUS_PENDING]);
 }
 
@@ -90,7 +108,7 @@ static int print_human(summary_t *s, const char *path, int list) {
     printf("by %s:\n", ax->name);
     for (int64_t v = 0; v < ax->count; v++) {
       printf("  %-12s", ax->labels[v]);
-      print_counts(&s->per_axis[a][v * SSW_STATUS_COUNT]);
+      print_counts(&s->per_axis[a][v * COUNTS]);
       printf("\n");
     }
   }
@@ -126,6 +144,14 @@ static void json_counts(const int64_t *k) {
   printf("}");
 }
 
+/* The max_iters cells by diagnosis. */
+static void json_diagnosis(const int64_t *k) {
+  printf("{");
+  for (int d = 1; d < SSW_DIAG_COUNT; d++)
+    printf("%s\"%s\": %lld", d > 1 ? ", " : "", ssw_diagnosis_names[d], (long long)k[SSW_STATUS_COUNT + d]);
+  printf("}");
+}
+
 static int print_json(summary_t *s, const char *path) {
   printf("{\"file\": ");
   ssw_json_string(stdout, path);
@@ -134,6 +160,8 @@ static int print_json(summary_t *s, const char *path) {
   printf(", \"ncells\": %lld, \"record_points\": %lld, \"done\": %lld,\n \"counts\": ", (long long)s->n,
          (long long)ssw_store_k(s->store), (long long)(s->n - s->total[0]));
   json_counts(s->total);
+  printf(",\n \"diagnosis\": ");
+  json_diagnosis(s->total);
   printf(",\n \"axes\": [");
   for (int a = 0; a < s->grid->naxes; a++) {
     const ssw_axis_t *ax = &s->grid->axes[a];
@@ -147,7 +175,12 @@ static int print_json(summary_t *s, const char *path) {
     printf("], \"counts\": [");
     for (int64_t v = 0; v < ax->count; v++) {
       printf("%s", v ? ", " : "");
-      json_counts(&s->per_axis[a][v * SSW_STATUS_COUNT]);
+      json_counts(&s->per_axis[a][v * COUNTS]);
+    }
+    printf("], \"diagnosis\": [");
+    for (int64_t v = 0; v < ax->count; v++) {
+      printf("%s", v ? ", " : "");
+      json_diagnosis(&s->per_axis[a][v * COUNTS]);
     }
     printf("]}");
   }
@@ -178,6 +211,7 @@ static int print_json(summary_t *s, const char *path) {
 static int summary_free(summary_t *s) {
   free(s->status);
   free(s->damaged);
+  free(s->diagnosis);
   for (int a = 0; a < SSW_MAX_AXES; a++) free(s->per_axis[a]);
   return ssw_store_close(&s->store);
 }

@@ -16,6 +16,8 @@ const char *const ssw_series_names[SSW_SERIES_COUNT] = {
 const char *const ssw_status_names[SSW_STATUS_COUNT] = {"pending", "converged", "max_iters", "diverged",
                                                          "failed"};
 
+const char *const ssw_diagnosis_names[SSW_DIAG_COUNT] = {"none", "unstable", "slow", "plateau"};
+
 const char *ssw_status_name(int status) {
   return status >= 0 && status < SSW_STATUS_COUNT ? ssw_status_names[status] : "unknown";
 }
@@ -45,7 +47,42 @@ void ssw_result_clear(ssw_result_t *r) {
   r->init_loss = r->final_loss = r->wall_s = r->gflops = r->ntk_min = r->ntk_max = NAN;
   r->iters = 0;
   r->iters_to_tol = -1;
+  r->loss_rises = -1;
+  r->max_rise = r->edge_ratio_init = r->edge_ratio_final = r->loss_ratio = NAN;
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) r->final_series[s] = NAN;
+  r->diagnosis = SSW_DIAG_NONE;
   r->message[0] = '\0';
+}
+
+/* The last finite value of series s, or NaN. */
+static double last_finite(const ssw_result_t *r, int s) {
+  for (int64_t i = r->k - 1; i >= 0; i--)
+    if (isfinite(r->series[s][i])) return r->series[s][i];
+  return NAN;
+}
+
+/* The loss's geometric rate over the budget's second half, from the last record point at or
+ * before max_iters / 2 to the last one; 0 when it cannot be told (or the loss did not fall). */
+static double late_rate(const ssw_result_t *r) {
+  const double *L = r->series[SSW_SERIES_LOSS];
+  const int64_t last = r->k - 1, half = r->steps[last] / 2;
+  int64_t a = -1;
+  for (int64_t i = 0; i < last; i++)
+    if (r->steps[i] <= half && isfinite(L[i]) && L[i] > 0) a = i;
+  if (a < 0 || !(isfinite(L[last]) && L[last] > 0)) return 0.0;
+  double rate = (log(L[a]) - log(L[last])) / (double)(r->steps[last] - r->steps[a]);
+  return rate > 0 ? rate : 0.0;
+}
+
+int8_t ssw_diagnose(const ssw_params_t *p, const ssw_result_t *r) {
+  if (r->status != SSW_STATUS_MAX_ITERS) return SSW_DIAG_NONE;
+  if ((r->loss_rises > 0 && r->max_rise > SSW_UNSTABLE_RISE) || r->edge_ratio_final > 1.0) return SSW_DIAG_UNSTABLE;
+  const double target = fmax(p->tol, p->tol_rel * r->init_loss), rate = late_rate(r);
+  const double L = r->series[SSW_SERIES_LOSS][r->k - 1];
+  if (rate > 0 && target > 0 && L > target &&
+      (log(L) - log(target)) / rate <= (SSW_SLOW_BUDGET_MULTIPLE - 1.0) * (double)p->max_iters)
+    return SSW_DIAG_SLOW;
+  return SSW_DIAG_PLATEAU;
 }
 
 int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps) {
@@ -122,8 +159,10 @@ double ssw_trainer_memory(const ssw_params_t *p) {
                  (double)sizeof(int64_t) * (double)z.perm + D * 3.0 * (double)z.P + (double)z.sign0 +
                  ssw_workspace_bytes(z.ws_rows, p->width) + ssw_source_bytes(p) +
                  D * (double)p->record_points * (SSW_SERIES_COUNT + 1); /* the result */
-  if (p->ntk_eigs) bytes += ssw_ntk_eigs_bytes(z.n_loss, p->width); /* held at step 0 only */
-  return bytes;
+  /* at step 0 only, one after the other: the NTK's eigenvalues (if asked) and the edge ratio */
+  double edge = ssw_ntk_edge_bytes(z.n_loss, p->width, p->dim);
+  double ntk = p->ntk_eigs ? ssw_ntk_eigs_bytes(z.n_loss, p->width) : 0.0;
+  return bytes + (ntk > edge ? ntk : edge);
 }
 
 /* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
@@ -134,6 +173,8 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * terms the many small cells of a sweep would look free to the ETA and to batching. */
 #define SSW_ELEMENT_COST_FLOPS 50.0
 #define SSW_STEP_OVERHEAD_FLOPS 6e3
+/* Power iterations an edge ratio takes, typically (tests/unit/test_edge: 3 to 325). */
+#define SSW_EDGE_COST_ITERS 100.0
 
 static double step_cost(const ssw_model_t *M, int64_t batch) {
   return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
@@ -156,6 +197,8 @@ double ssw_trainer_cost(const ssw_params_t *p) {
     double n = (double)z.n_loss;
     flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
   }
+  /* the edge ratio at the start and the end: each power iteration costs about one step */
+  flops += 2.0 * SSW_EDGE_COST_ITERS * step_cost(&M, z.n_loss);
   return flops;
 }
 
@@ -309,6 +352,16 @@ static int batch_step(ssw_trainer_t *t, run_state_t *st, int64_t step) {
   return SSW_OK;
 }
 
+/* The edge ratio of the full loss at theta for this cell's steps (ntk.h). */
+static int edge_ratio(ssw_trainer_t *t, run_state_t *st, double *ratio) {
+  ssw_edge_t edge;
+  SSW_TRY(ssw_ntk_edge_ratio(&t->M, t->theta, t->n_loss, t->X, t->groups, t->p.rate_ratio * t->p.lr, t->p.lr,
+                             &edge));
+  st->flops += (double)edge.iters * ssw_model_step_flops(&t->M, t->n_loss);
+  *ratio = edge.ratio;
+  return SSW_OK;
+}
+
 static int start(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
   const ssw_model_t *M = &t->M;
   const int64_t P = ssw_theta_size(M), nm = t->n_loss * M->m;
@@ -319,6 +372,27 @@ static int start(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
     SSW_TRY(ssw_ntk_extreme_eigs(M, t->theta0, t->n_loss, t->X, t->groups, &r->ntk_min, &r->ntk_max));
   SSW_TRY(full_loss_grad(t, st, &r->init_loss));
   for (int64_t e = 0; e < nm; e++) t->sign0[e] = t->ws.Z[e] > 0;
+  SSW_TRY(edge_ratio(t, st, &r->edge_ratio_init));
+  r->loss_rises = 0;
+  r->max_rise = 0.0;
+  return SSW_OK;
+}
+
+/* A rise of the loss from before to now (both full-loss evaluations). */
+static void note_descent(ssw_result_t *r, double before, double now) {
+  if (isfinite(now) && now > before * (1.0 + SSW_RISE_RTOL)) {
+    r->loss_rises++;
+    r->max_rise = fmax(r->max_rise, (now - before) / before);
+  }
+}
+
+/* What is known once the run stopped: the edge ratio where it stopped, the last recorded
+ * values, the diagnosis. */
+static int finish(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
+  if (r->status != SSW_STATUS_DIVERGED) SSW_TRY(edge_ratio(t, st, &r->edge_ratio_final));
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) r->final_series[s] = last_finite(r, s);
+  r->loss_ratio = r->final_loss / r->init_loss;
+  r->diagnosis = ssw_diagnose(&t->p, r);
   return SSW_OK;
 }
 
@@ -338,12 +412,17 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
     if (stop && *stop) return SSW_ERROR(SSW_ERR_STOPPED, "stopped by a signal at step %lld", (long long)step);
     const bool check = !sgd || step == p->max_iters ||
                        (st.next_record < r->k && step == r->steps[st.next_record]);
-    if (step > 0 && check) SSW_TRY(full_loss_grad(t, &st, &L));
+    if (step > 0 && check) {
+      const double before = L;
+      SSW_TRY(full_loss_grad(t, &st, &L));
+      note_descent(r, before, L);
+    }
     if (check && evaluate(t, r, &st, step, L, &rc)) break;
     if (sgd) SSW_TRY(batch_step(t, &st, step));
     else update(t);
   }
   SSW_TRY(rc);
+  SSW_TRY(finish(t, r, &st));
   r->wall_s = ssw_clock_monotonic() - t0;
   r->gflops = r->wall_s > 0 ? st.flops / r->wall_s * 1e-9 : NAN;
   return SSW_OK;

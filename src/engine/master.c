@@ -76,6 +76,7 @@ typedef struct {
   double t0, last;
   int64_t total;
   int64_t before[SSW_STATUS_COUNT];
+  int64_t diagnosed_before[SSW_DIAG_COUNT];
 } progress_t;
 
 static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const ssw_engine_stats_t *st,
@@ -100,6 +101,9 @@ static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const
   for (int k = 1; k <= SSW_STATUS_COUNT; k++) { /* done kinds first, pending last */
     int s = k % SSW_STATUS_COUNT;
     fprintf(f, "%s %s %lld", k > 1 ? "," : "", ssw_status_names[s], (long long)c[s]);
+    for (int d = 1; s == SSW_STATUS_MAX_ITERS && c[s] > 0 && d < SSW_DIAG_COUNT; d++) /* why they did not converge */
+      fprintf(f, "%s%s %lld%s", d == 1 ? " (" : ", ", ssw_diagnosis_names[d],
+              (long long)(pg->diagnosed_before[d] + st->diagnosed[d]), d == SSW_DIAG_COUNT - 1 ? ")" : "");
   }
   fputc('\n', f);
   fflush(f);
@@ -115,9 +119,10 @@ static void progress_maybe(progress_t *pg, const ssw_engine_opts_t *opts, const 
 }
 
 static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_job_t *job, int64_t index,
-                           int status, double wall_s) {
+                           int status, int diagnosis, double wall_s) {
   if (status < 1 || status >= SSW_STATUS_COUNT) status = SSW_STATUS_FAILED;
   st->done[status]++;
+  if (diagnosis > SSW_DIAG_NONE && diagnosis < SSW_DIAG_COUNT) st->diagnosed[diagnosis]++;
   st->finished++;
   q->cost_done += job->cost ? job->cost[index] : 1.0;
   q->wall_done += wall_s > 0 ? wall_s : 0;
@@ -154,7 +159,7 @@ static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engin
                      bool *retired) {
   for (int64_t i = 0; i < report[0]; i++) {
     const int64_t *slot = report + REPORT_HEADER + REPORT_FIELDS * i;
-    count_finished(st, q, job, slot[0], (int)slot[1], 1e-9 * (double)slot[2]);
+    count_finished(st, q, job, slot[0], (int)slot[1], (int)slot[3], 1e-9 * (double)slot[2]);
   }
   int64_t work[WORK_MAX];
   work[0] = stopping ? 0 : deadline_fit(q, opts, queue_batch(q, opts, workers));
@@ -212,7 +217,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
       break;
     }
     if (rc != SSW_OK) break;
-    count_finished(st, q, job, index, r.status, r.wall_s);
+    count_finished(st, q, job, index, r.status, r.diagnosis, r.wall_s);
     progress_maybe(pg, opts, q, st);
   }
   st->busy_s += ssw_clock_monotonic() - t_start;
@@ -259,6 +264,7 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
     SSW_TRY(queue_build(&q, job));
     progress_t pg = {.t0 = t0, .last = t0, .total = job->ncells};
     memcpy(pg.before, job->done_before, sizeof pg.before);
+    memcpy(pg.diagnosed_before, job->diagnosed_before, sizeof pg.diagnosed_before);
     rc = size == 1 ? solo(job, opts, &q, &pg, stats) : master(comm, size, job, opts, &q, &pg, stats);
     if (rc == SSW_OK && opts->progress)
       progress_line(opts->progress, &pg, &q, stats, ssw_stop_signal || q.deadline_hit ? "stopped:" : "finished:");

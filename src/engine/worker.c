@@ -75,6 +75,7 @@ static int work_batch(const ssw_engine_job_t *job, const int64_t *work, int rank
     slot[0] = index;
     slot[1] = r->status;
     slot[2] = (int64_t)llround(r->wall_s * 1e9);
+    slot[3] = r->diagnosis;
   }
   report[0] = n;
   report[1] = stopped;

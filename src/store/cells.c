@@ -46,7 +46,7 @@ int ssw_store_write_cell(ssw_store_t *s, int64_t index, const ssw_result_t *r, i
   /* 2. scalars and checksum, 3. status last (the table's order) */
   ssw_cell_values_t v;
   ssw_sc_from_result(r, rank, &v);
-  v.u32[SC_CHECKSUM] = ssw_sc_checksum((const double *const *)r->series, s->k, s->series_mask, &v);
+  v.u32[SC_CHECKSUM] = ssw_sc_checksum((const double *const *)r->series, s->k, s->series_mask, &v, s->version);
   for (int which = 0; which < SC_COUNT; which++)
     H5_CHECK(H5Dwrite(s->scalar[which], ssw_sc_mem_type(s, ssw_scalar_defs[which].kind), s->mem_one, s->fs_grid,
                       H5P_DEFAULT, ssw_sc_ptr(&v, which)));
@@ -63,6 +63,15 @@ int ssw_store_write_status(ssw_store_t *s, int64_t index, int8_t status) {
 
 int ssw_store_read_status(ssw_store_t *s, int8_t *status) {
   H5_CHECK(H5Dread(s->scalar[SC_STATUS], H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, status));
+  return SSW_OK;
+}
+
+int ssw_store_read_diagnosis(ssw_store_t *s, int8_t *diagnosis) {
+  if (s->scalar[SC_DIAGNOSIS] < 0) {
+    memset(diagnosis, SSW_DIAG_NONE, (size_t)s->ncells);
+    return SSW_OK;
+  }
+  H5_CHECK(H5Dread(s->scalar[SC_DIAGNOSIS], H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, diagnosis));
   return SSW_OK;
 }
 
@@ -98,8 +107,9 @@ static int block_read(ssw_store_t *s, int depth, int64_t p, block_t *b) {
     if (s->series_mask & (1u << i))
       H5_CHECK(H5Dread(s->series[i], H5T_NATIVE_DOUBLE, mem_vals, s->fs_traj, H5P_DEFAULT, b->series[i]));
   for (int i = 0; i < SC_COUNT; i++)
-    H5_CHECK(H5Dread(s->scalar[i], ssw_sc_mem_type(s, ssw_scalar_defs[i].kind), mem_cells, s->fs_grid, H5P_DEFAULT,
-                     b->scalar[i]));
+    if (s->scalar[i] >= 0) /* absent from this format: block_cell gives the fill value */
+      H5_CHECK(H5Dread(s->scalar[i], ssw_sc_mem_type(s, ssw_scalar_defs[i].kind), mem_cells, s->fs_grid,
+                       H5P_DEFAULT, b->scalar[i]));
   H5_CLOSE(H5Sclose, mem_vals);
   H5_CLOSE(H5Sclose, mem_cells);
   return SSW_OK;
@@ -107,9 +117,10 @@ static int block_read(ssw_store_t *s, int depth, int64_t p, block_t *b) {
 
 /* Cell j of a block as values + series pointers into the block. */
 static void block_cell(const ssw_store_t *s, const block_t *b, int64_t j, ssw_cell_values_t *v, const double **series) {
-  memset(v, 0, sizeof *v);
+  ssw_sc_fill(v);
   for (int i = 0; i < SSW_SERIES_COUNT; i++) series[i] = b->series[i] ? b->series[i] + j * s->k : NULL;
   for (int which = 0; which < SC_COUNT; which++) {
+    if (s->scalar[which] < 0) continue;
     size_t size = ssw_sc_size(ssw_scalar_defs[which].kind);
     memcpy((void *)ssw_sc_ptr(v, which), b->scalar[which] + (size_t)j * size, size);
   }
@@ -165,7 +176,7 @@ int ssw_store_verify(ssw_store_t *s, const int8_t *status, uint8_t *damaged, int
       ssw_cell_values_t v;
       const double *series[SSW_SERIES_COUNT];
       block_cell(s, &b, j, &v, series);
-      uint32_t crc = ssw_sc_checksum(series, s->k, s->series_mask, &v);
+      uint32_t crc = ssw_sc_checksum(series, s->k, s->series_mask, &v, s->version);
       if (crc != v.u32[SC_CHECKSUM] || v.i8[SC_STATUS] != status[p * per + j]) {
         damaged[p * per + j] = 1;
         (*ndamaged)++;

@@ -94,21 +94,22 @@ static int create_dataset(hid_t group, const char *name, hid_t ftype, hid_t mtyp
   return SSW_OK;
 }
 
-/* The status codes and their names on /cell/status, as CF's flag_values and flag_meanings
- * (space-separated), from ssw_status_names: readers take the names from the file. */
-static int write_status_names(hid_t cell) {
-  int8_t codes[SSW_STATUS_COUNT];
-  char meanings[SSW_STATUS_COUNT * 16] = "";
-  for (int st = 0; st < SSW_STATUS_COUNT; st++) {
-    codes[st] = (int8_t)st;
+/* The codes and names of an enum dataset of /cell, as CF's flag_values and flag_meanings
+ * (space-separated): readers take the names from the file. */
+static int write_flag_names(hid_t cell, const char *dataset, const char *const *names, int count) {
+  int8_t codes[16];
+  char meanings[256] = "";
+  SSW_REQUIRE(count <= 16, SSW_ERR_INTERNAL, "%d names for %s", count, dataset);
+  for (int c = 0; c < count; c++) {
+    codes[c] = (int8_t)c;
     size_t len = strlen(meanings);
-    snprintf(meanings + len, sizeof meanings - len, "%s%s", st ? " " : "", ssw_status_names[st]);
+    snprintf(meanings + len, sizeof meanings - len, "%s%s", c ? " " : "", names[c]);
   }
-  hid_t status;
-  H5_HID(status, H5Dopen2(cell, "status", H5P_DEFAULT));
-  int rc = ssw_h5_attr_write_int8s(status, "flag_values", codes, SSW_STATUS_COUNT);
-  if (rc == SSW_OK) rc = ssw_h5_attr_write_string(status, "flag_meanings", meanings);
-  H5_CLOSE_KEEP(rc, H5Dclose, status);
+  hid_t dset;
+  H5_HID(dset, H5Dopen2(cell, dataset, H5P_DEFAULT));
+  int rc = ssw_h5_attr_write_int8s(dset, "flag_values", codes, count);
+  if (rc == SSW_OK) rc = ssw_h5_attr_write_string(dset, "flag_meanings", meanings);
+  H5_CLOSE_KEEP(rc, H5Dclose, dset);
   return rc;
 }
 
@@ -133,7 +134,8 @@ static int create_cell_group(hid_t file, const ssw_store_spec_t *spec, int rank,
                            ssw_sc_ptr(&fill, which), g->naxes, dims, scales, g->naxes, ssw_scalar_defs[which].description));
   }
   for (int i = 0; i < g->naxes; i++) H5_CLOSE(H5Dclose, scales[i]);
-  SSW_TRY(write_status_names(group));
+  SSW_TRY(write_flag_names(group, "status", ssw_status_names, SSW_STATUS_COUNT));
+  SSW_TRY(write_flag_names(group, "diagnosis", ssw_diagnosis_names, SSW_DIAG_COUNT));
   H5_CLOSE(H5Gclose, group);
   return SSW_OK;
 }

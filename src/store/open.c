@@ -117,9 +117,14 @@ static int open_series(ssw_store_t *s) {
 static int open_handles(ssw_store_t *s, const char *path) {
   char *format = NULL;
   SSW_TRY(ssw_h5_attr_read_string(s->file, "format", &format));
-  bool ok = strcmp(format, SSW_STORE_FORMAT) == 0;
+  s->version = strcmp(format, SSW_STORE_FORMAT) == 0 ? SSW_FORMAT_V2 : strcmp(format, SSW_STORE_FORMAT_V1) == 0 ? SSW_FORMAT_V1 : 0;
   free(format);
-  SSW_REQUIRE(ok, SSW_ERR_INPUT, "%s is not a %s file (root attribute 'format' differs)", path, SSW_STORE_FORMAT);
+  SSW_REQUIRE(s->version, SSW_ERR_INPUT, "%s is not a %s file (root attribute 'format' differs)", path,
+              SSW_STORE_FORMAT);
+  SSW_REQUIRE(s->version == SSW_FORMAT_CURRENT || s->readonly, SSW_ERR_INPUT,
+              "refusing to resume %s: it was written by shallowsweep 0.1 (format %s), whose cells lack the descent "
+              "diagnostics of format %s — run the sweep into a new file (this one stays readable by status and "
+              "the analysis)", path, SSW_STORE_FORMAT_V1, SSW_STORE_FORMAT);
   SSW_TRY(ssw_h5_attr_read_string(s->file, "sweep_canonical", &s->canonical));
   SSW_TRY(ssw_h5_attr_read_string(s->file, "name", &s->name));
   SSW_TRY(read_axis_names(s->file, &s->grid));
@@ -132,8 +137,9 @@ static int open_handles(ssw_store_t *s, const char *path) {
   }
   s->grid.ncells = s->ncells;
   SSW_TRY(ssw_h5_make_string_type(&s->msg_type, SSW_MESSAGE_MAX));
-  for (int which = 0; which < SC_COUNT; which++)
-    H5_HID(s->scalar[which], H5Dopen2(s->cell, ssw_scalar_defs[which].name, H5P_DEFAULT));
+  for (int which = 0; which < SC_COUNT; which++) /* a scalar the format lacks stays -1 */
+    if (ssw_sc_present(which, s->version))
+      H5_HID(s->scalar[which], H5Dopen2(s->cell, ssw_scalar_defs[which].name, H5P_DEFAULT));
   SSW_TRY(record_points(s->traj, &s->k));
   SSW_TRY(open_series(s));
   H5_HID(s->fs_grid, H5Dget_space(s->scalar[SC_STATUS]));

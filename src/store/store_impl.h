@@ -25,14 +25,26 @@
 typedef enum { SC_F64, SC_I64, SC_I32, SC_U32, SC_I8, SC_MSG } ssw_sc_kind_t;
 enum {
   SC_INIT_LOSS, SC_FINAL_LOSS, SC_ITERS, SC_ITERS_TO_TOL, SC_WALL_S, SC_GFLOPS, SC_RANK,
-  SC_NTK_MIN, SC_NTK_MAX, SC_MESSAGE, SC_CHECKSUM, SC_STATUS, SC_COUNT
+  SC_NTK_MIN, SC_NTK_MAX,
+  /* since format 2 */
+  SC_LOSS_RISES, SC_MAX_RISE, SC_EDGE_RATIO_INIT, SC_EDGE_RATIO_FINAL, SC_FINAL_GRAD_NORM,
+  SC_FINAL_INNER_DIST, SC_FINAL_OUTER_DIST, SC_FINAL_PATTERN_CHANGE, SC_FINAL_TEST_LOSS, SC_LOSS_RATIO,
+  SC_DIAGNOSIS,
+  /* every format */
+  SC_MESSAGE, SC_CHECKSUM, SC_STATUS, SC_COUNT
 };
+
+/* Formats: 1 (shallowsweep 0.1), 2 (0.2: the descent diagnostics and the diagnosis). */
+enum { SSW_FORMAT_V1 = 1, SSW_FORMAT_V2 = 2, SSW_FORMAT_CURRENT = SSW_FORMAT_V2 };
 
 typedef struct {
   const char *name;
   ssw_sc_kind_t kind;
   double fill;
   const char *description;
+  int since;       /* the first format that has it */
+  size_t offset;   /* of the field in ssw_result_t (SC_F64, SC_I64, SC_I8); rank, checksum and the
+                      message are not plain fields */
 } ssw_scalar_def_t;
 extern const ssw_scalar_def_t ssw_scalar_defs[SC_COUNT];
 
@@ -44,6 +56,7 @@ struct ssw_store {
   hid_t fs_grid, fs_traj;          /* cached file spaces for hyperslab selections */
   hid_t mem_one, mem_k;            /* memory spaces (1) and (K) */
   bool parallel, readonly;
+  int version;                     /* SSW_FORMAT_V1 or _V2: which scalars the file has */
   unsigned series_mask;
   int64_t ncells, k;
   ssw_grid_t grid;                 /* rebuilt from the file; owns values and labels */
@@ -66,9 +79,14 @@ hid_t ssw_sc_file_type(const ssw_store_t *s, ssw_sc_kind_t kind);
 const void *ssw_sc_ptr(const ssw_cell_values_t *v, int which);
 void ssw_sc_from_result(const ssw_result_t *r, int32_t rank, ssw_cell_values_t *v);
 void ssw_sc_to_result(const ssw_cell_values_t *v, ssw_result_t *r);
-/* The checksum of a cell as stored (store.h, ssw_store_cell_checksum). series (SERIES) each
- * (k) or NULL where absent from mask. */
-uint32_t ssw_sc_checksum(const double *const *series, int64_t k, unsigned mask, const ssw_cell_values_t *v);
+void ssw_sc_fill(ssw_cell_values_t *v);
+/* The checksum of a cell as stored in a file of format version (store.h,
+ * ssw_store_cell_checksum): series (SERIES) each (k) or NULL where absent from mask, then the
+ * scalars the format has, in table order. */
+uint32_t ssw_sc_checksum(const double *const *series, int64_t k, unsigned mask, const ssw_cell_values_t *v,
+                         int version);
+/* Whether a file of format version has scalar which. */
+static inline bool ssw_sc_present(int which, int version) { return ssw_scalar_defs[which].since <= version; }
 
 /* ---- HDF5 helpers (h5util.c) ---- */
 

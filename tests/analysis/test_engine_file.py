@@ -184,3 +184,65 @@ def test_status_names_come_from_the_file(finished):
     from analysis.load import status_names
     ds = load(finished)
     assert status_names(ds) == {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
+
+
+V1_SCALARS = ["init_loss", "final_loss", "iters", "iters_to_tol", "wall_s", "gflops", "rank", "ntk_min", "ntk_max",
+              "message", "checksum", "status"]
+
+
+def as_format_1(src, dst):
+    """dst: src as shallowsweep 0.1 wrote it (format 1): no format-2 scalars, no labels or status
+    names, checksums over the format-1 scalars (store.h's list)."""
+    import shutil
+    import zlib
+    import h5py
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f.attrs["format"] = "shallowsweep/1"
+        for name in list(f["cell"].keys()):
+            if name not in V1_SCALARS and name not in f.attrs["axes"]:
+                del f["cell/" + name]
+        for group in ("cell", "traj"):
+            for a in f.attrs["axes"]:
+                del f[group][a].attrs["labels"]
+        for attr in ("flag_values", "flag_meanings"):
+            del f["cell/status"].attrs[attr]
+        status = f["cell/status"][()]
+        checksums = f["cell/checksum"][()]
+        for idx in zip(*np.nonzero(status)):
+            crc = 0
+            for s in f.attrs["series"]:
+                crc = zlib.crc32(f["traj/" + s][idx].astype("<f8").tobytes(), crc)
+            for name in V1_SCALARS:
+                if name != "checksum":
+                    v = f["cell/" + name][idx]
+                    crc = zlib.crc32(np.asarray(v).tobytes() if name != "message" else v.ljust(256, b"\0"), crc)
+            checksums[idx] = crc
+        f["cell/checksum"][()] = checksums
+
+
+def test_format_1_files_read_and_refuse_resume(finished, sweep_file, tmp_path):
+    old = tmp_path / "old.h5"
+    as_format_1(finished, old)
+    new, was = status_json(finished), status_json(old)
+    assert was["counts"] == new["counts"] and [a["values"] for a in was["axes"]] == [a["values"] for a in new["axes"]]
+    assert was["diagnosis"] == {"unstable": 0, "slow": 0, "plateau": 0}  # format 1 has none
+    v = subprocess.run([str(EXE), "status", str(old), "--verify"], env=ENV, capture_output=True, text=True, timeout=60)
+    assert v.returncode == 0 and ", 0 damaged" in v.stdout, v.stdout + v.stderr
+    ds = load(old)
+    assert "diagnosis" not in ds and ds.attrs["format"] == "shallowsweep/1"
+    assert list(ds["width"].attrs["label_of"].values()) == ["2", "8", "64"]
+    r = subprocess.run([str(EXE), "run", str(sweep_file), "-o", str(old), "--resume"], env=ENV, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "refusing to resume" in r.stderr and "shallowsweep 0.1" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_format_2_cells_carry_their_diagnosis(finished):
+    ds = load(finished)
+    st, dg = ds["status"].values, ds["diagnosis"].values
+    assert set(dg[st == 2]) <= {1, 2, 3} and set(dg[st != 2]) == {0}  # max_iters cells only, every one
+    assert np.all(ds["edge_ratio_init"].values > 0) and np.all(ds["loss_rises"].values >= 0)
+    assert np.allclose(ds["loss_ratio"].values, ds["final_loss"].values / ds["init_loss"].values, rtol=1e-15)
+    counts = status_json(finished)["diagnosis"]
+    assert counts == {name: int(np.sum(dg == code)) for code, name in [(1, "unstable"), (2, "slow"), (3, "plateau")]}

@@ -127,7 +127,7 @@ def test_not_a_shallowsweep_file(tmp_path):
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
         f.attrs["format"] = "netcdf"
-    with pytest.raises(AnalysisError, match="format is 'netcdf', expected 'shallowsweep/1'"):
+    with pytest.raises(AnalysisError, match="format is 'netcdf', expected one of shallowsweep/2, shallowsweep/1"):
         load(other)
     bare = tmp_path / "bare.h5"
     h5py.File(bare, "w").close()

@@ -16,8 +16,11 @@ import xarray as xr
 BUILD = os.environ.get("SSW_BUILD_DIR", "build")
 EXE = os.path.join(BUILD, "tests", "store", "test_store")
 K = 5
+# /cell's scalars in the order store.h documents (the checksum's order): format 2
 SCALARS = ["init_loss", "final_loss", "iters", "iters_to_tol", "wall_s", "gflops", "rank",
-           "ntk_min", "ntk_max", "message", "checksum", "status"]
+           "ntk_min", "ntk_max", "loss_rises", "max_rise", "edge_ratio_init", "edge_ratio_final",
+           "final_grad_norm", "final_inner_dist", "final_outer_dist", "final_pattern_change",
+           "final_test_loss", "loss_ratio", "diagnosis", "message", "checksum", "status"]
 SERIES = ["loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change"]
 MPI_ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1",
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -44,7 +47,7 @@ def expected_status(c):
 
 def test_root_attributes(files):
     with h5py.File(files[2], "r", locking=False) as f:
-        assert f.attrs["format"] == "shallowsweep/1"
+        assert f.attrs["format"] == "shallowsweep/2"
         assert list(f.attrs["axes"]) == ["width", "activation", "lr", "seed"]
         assert list(f.attrs["series"]) == SERIES
         assert f.attrs["record_points"] == K
