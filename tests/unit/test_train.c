@@ -214,6 +214,129 @@ static void test_ntk_gram_identity(void **state) {
   ssw_trainer_fini(&t);
 }
 
+/* ---- descent and diagnosis (issue 11) ---- */
+
+/* A linear network with only its outer layer trained: L(a) = |s H a - y|^2 / 2n with H = X W^T
+ * fixed, a quadratic whose Hessian s^2 H^T H / n has the top eigenvalue lambda. GD with
+ * eta = c * 2 / lambda shrinks every component when c < 1 (the loss never rises) and grows the
+ * top one when c > 1 (the loss rises at every step once it dominates). */
+static void quadratic_cell(double c, ssw_result_t *r, ssw_params_t *p_out) {
+  ssw_params_t p = small_params();
+  p.activation = SSW_ACT_LINEAR;
+  p.train = SSW_GROUP_OUTER;
+  p.width = 6, p.dim = 3, p.n = 10, p.max_iters = 60, p.record_points = 7;
+  p.tol = 0, p.tol_rel = 0, p.diverge_factor = 1e300;
+  ssw_trainer_t t;
+  assert_int_equal(ssw_trainer_init(&t, &p), SSW_OK);
+  const int64_t n = p.n, m = p.width, d = p.dim;
+  double H[10 * 6], G[6 * 6], w[6];
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < m; j++) {
+      double z = 0.0;
+      for (int64_t k = 0; k < d; k++) z += t.theta0[j * d + k] * t.X[i * d + k];
+      H[i * m + j] = z;
+    }
+  for (int64_t j = 0; j < m; j++) /* G = s^2 H^T H / n (m, m) */
+    for (int64_t k = 0; k < m; k++) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < n; i++) sum += H[i * m + j] * H[i * m + k];
+      G[j * m + k] = t.p.output_scale * t.p.output_scale * sum / (double)n;
+    }
+  /* lambda_max by plain power iteration on the explicit 6 x 6 matrix (independent of ntk.c) */
+  for (int j = 0; j < 6; j++) w[j] = 1.0;
+  double lambda = 0.0;
+  for (int it = 0; it < 5000; it++) {
+    double v[6], norm = 0.0;
+    for (int j = 0; j < 6; j++) {
+      v[j] = 0.0;
+      for (int k = 0; k < 6; k++) v[j] += G[j * 6 + k] * w[k];
+      norm += v[j] * v[j];
+    }
+    norm = sqrt(norm);
+    lambda = norm;
+    for (int j = 0; j < 6; j++) w[j] = v[j] / norm;
+  }
+  ssw_trainer_fini(&t);
+  p.lr = c * 2.0 / lambda;
+  assert_int_equal(ssw_result_init(r, p.record_points), SSW_OK);
+  assert_int_equal(ssw_cell_train(&p, r, NULL), SSW_OK);
+  if (fabs(r->edge_ratio_init - c) > 1e-8 * c)
+    fail_msg("edge ratio %.12g, expected eta lambda / 2 = %.12g", r->edge_ratio_init, c);
+  *p_out = p;
+}
+
+static void test_descent_counter_on_a_quadratic(void **state) {
+  (void)state;
+  ssw_result_t r;
+  ssw_params_t p;
+  quadratic_cell(0.9, &r, &p); /* below the edge: GD never increases the loss */
+  assert_int_equal(r.status, SSW_STATUS_MAX_ITERS);
+  assert_int_equal(r.loss_rises, 0);
+  assert_true(r.max_rise == 0.0);
+  assert_true(r.diagnosis != SSW_DIAG_UNSTABLE);
+  ssw_result_fini(&r);
+  quadratic_cell(1.1, &r, &p); /* beyond it: the top component grows by |1 - 2.2| = 1.2 a step */
+  assert_int_equal(r.status, SSW_STATUS_MAX_ITERS);
+  if (!(r.loss_rises >= 40)) fail_msg("%lld rises in 60 steps beyond the edge", (long long)r.loss_rises);
+  assert_true(r.max_rise > 0.1 && r.max_rise < 1.0); /* the top term's ratio 1.2^2 - 1 = 0.44, once it dominates */
+  assert_int_equal(r.diagnosis, SSW_DIAG_UNSTABLE);
+  assert_true(r.edge_ratio_final > 1.0);
+  ssw_result_fini(&r);
+}
+
+/* A made-up max_iters result: steps 0, 100, ..., 1000 and loss L(t), no rises, edge 0.5. */
+static void made_up(ssw_result_t *r, double (*L)(double)) {
+  assert_int_equal(ssw_result_init(r, 11), SSW_OK);
+  for (int i = 0; i <= 10; i++) {
+    r->steps[i] = 100 * i;
+    r->series[SSW_SERIES_LOSS][i] = L(100.0 * i);
+  }
+  r->status = SSW_STATUS_MAX_ITERS;
+  r->init_loss = L(0);
+  r->loss_rises = 0, r->max_rise = 0, r->edge_ratio_final = 0.5;
+}
+
+/* tol 1e-8 from L(1000) = 1e-2 takes ln(1e6) / rate more steps: 5000 at this rate (slow, within
+ * 9 x 1000), 20000 at the next (plateau). */
+static double fast_decay(double t) { return 1e-2 * exp(log(1e6) / 5000.0 * (1000.0 - t)); }
+static double slow_decay(double t) { return 1e-2 * exp(log(1e6) / 20000.0 * (1000.0 - t)); }
+static double flat(double t) { return 0.3 + 0.0 * t; }
+static double rising(double t) { return 0.3 + 1e-9 * t; }
+
+static void test_diagnosis_rules(void **state) {
+  (void)state;
+  ssw_params_t p = small_params();
+  p.max_iters = 1000, p.tol = 1e-8, p.tol_rel = 0;
+  ssw_result_t r;
+  made_up(&r, fast_decay);
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  r.loss_rises = 3, r.max_rise = 1e-3; /* a real rise: instability comes first */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
+  r.max_rise = 1e-8; /* round-off-sized rises (a kink) are not instability */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  r.loss_rises = 0, r.edge_ratio_final = 1.2; /* beyond the edge at the end */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
+  r.status = SSW_STATUS_CONVERGED;
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_NONE);
+  ssw_result_fini(&r);
+  made_up(&r, slow_decay);
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_PLATEAU);
+  p.tol = 1e-5; /* the same decay reaches a looser tolerance in 10000 steps: 9 x 1000 is the limit */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_PLATEAU);
+  p.tol = 1e-4;
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  ssw_result_fini(&r);
+  p.tol = 1e-8;
+  made_up(&r, flat);
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_PLATEAU);
+  ssw_result_fini(&r);
+  made_up(&r, rising);
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_PLATEAU);
+  r.status = SSW_STATUS_DIVERGED;
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_NONE);
+  ssw_result_fini(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cell_is_bitwise_reproducible),
@@ -224,6 +347,8 @@ int main(void) {
       cmocka_unit_test(test_params_parse_format_roundtrip),
       cmocka_unit_test(test_params_reject_bad_values),
       cmocka_unit_test(test_ntk_gram_identity),
+      cmocka_unit_test(test_descent_counter_on_a_quadratic),
+      cmocka_unit_test(test_diagnosis_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
