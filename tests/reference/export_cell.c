@@ -147,12 +147,20 @@ static void put_result(FILE *f, const ssw_result_t *r) {
   }
   fprintf(f, "\"status\":%d,\"iters\":%" PRId64 ",\"iters_to_tol\":%" PRId64, (int)r->status, r->iters,
           r->iters_to_tol);
-  const char *names[] = {"init_loss", "final_loss", "ntk_min", "ntk_max"};
-  const double values[] = {r->init_loss, r->final_loss, r->ntk_min, r->ntk_max};
-  for (int i = 0; i < 4; i++) {
+  const char *names[] = {"init_loss", "final_loss", "ntk_min", "ntk_max", "max_rise", "edge_ratio_init",
+                         "edge_ratio_final", "loss_ratio"};
+  const double values[] = {r->init_loss, r->final_loss, r->ntk_min, r->ntk_max, r->max_rise, r->edge_ratio_init,
+                           r->edge_ratio_final, r->loss_ratio};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     fprintf(f, ",\"%s\":", names[i]);
     put_double(f, values[i]);
   }
+  fprintf(f, ",\"loss_rises\":%" PRId64 ",\"diagnosis\":%d,\"final_series\":{", r->loss_rises, (int)r->diagnosis);
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) {
+    fprintf(f, "%s\"%s\":", s ? "," : "", ssw_series_names[s]);
+    put_double(f, r->final_series[s]);
+  }
+  fputc('}', f);
   fputs(",\"message\":", f);
   put_string(f, r->message);
   fputc('}', f);

@@ -22,6 +22,11 @@ INNER, BIAS, OUTER = 1, 2, 4
 GROUP_BITS = {"inner": INNER, "bias": BIAS, "outer": OUTER}
 
 STATUS_CONVERGED, STATUS_MAX_ITERS, STATUS_DIVERGED = 1, 2, 3
+# The diagnosis of a max_iters cell and its thresholds (DESIGN.md §2, "Diagnosis").
+DIAG_NONE, DIAG_UNSTABLE, DIAG_SLOW, DIAG_PLATEAU = 0, 1, 2, 3
+RISE_RTOL = 1e-10             # a rise of L counts above this relative size
+UNSTABLE_RISE = 1e-6          # a rise this large makes the cell unstable
+SLOW_BUDGET_MULTIPLE = 10.0   # slow: the tolerance within this many budgets, at the late rate
 
 SERIES = ("loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss")
 
@@ -130,6 +135,22 @@ class Model:
         if groups & OUTER:  # ∂f_i/∂a_j = s σ(z_ij)
             cols.append(self.s * H)
         return np.hstack(cols)
+
+
+def edge_ratio(model, W, b, a, X, groups, eta_in, eta_out):
+    """λmax(J D Jᵀ / n) / 2, D the step of each trained column (η_in for W and b, η_out for a):
+    GD's stability edge at the step size (DESIGN.md §2, "Diagnosis"), by a full eigensolver."""
+    J = model.jacobian(W, b, a, X, groups)
+    m, d = W.shape
+    rates = []
+    if groups & INNER:
+        rates += [eta_in] * (m * d)
+    if groups & BIAS:
+        rates += [eta_in] * m
+    if groups & OUTER:
+        rates += [eta_out] * m
+    K = (J * np.asarray(rates)[None, :]) @ J.T / X.shape[0]
+    return np.linalg.eigvalsh(K)[-1] / 2
 
 
 def ntk_extreme_eigs(model, W, b, a, X, groups):
@@ -255,11 +276,15 @@ def _train(export):
     L0 = M.loss(W0, b0, a0, X, y)
     series = {name: np.full(len(steps), math.nan) for name in SERIES}
     status, iters_to_tol, L = None, -1, math.nan
+    rises, max_rise, before = 0, 0.0, L0
 
     for t in range(cfg.max_iters + 1):
         # Full-batch GD checks every step; SGD evaluates the loss set at record points only.
         if cfg.batch_size == 0 or t in record_at:
             L, gW, gb, ga = M.loss_grad(W, b, a, X, y)
+            if t > 0 and math.isfinite(L) and L > before * (1 + RISE_RTOL):   # the descent counter
+                rises, max_rise = rises + 1, max(max_rise, (L - before) / before)
+            before = L
             if not math.isfinite(L) or L > cfg.diverge_factor * L0:
                 status = STATUS_DIVERGED                  # never recorded
                 break
@@ -291,8 +316,37 @@ def _train(export):
 
     result = {name: series[name] for name in SERIES}
     result.update(status=status, iters=t, iters_to_tol=iters_to_tol, init_loss=L0,
-                  final_loss=L)
+                  final_loss=L, loss_rises=rises, max_rise=max_rise, loss_ratio=L / L0)
+    result["edge_ratio_init"] = edge_ratio(M, W0, b0, a0, X, groups, eta_in, eta_out)
+    result["edge_ratio_final"] = (edge_ratio(M, W, b, a, X, groups, eta_in, eta_out)
+                                  if status != STATUS_DIVERGED else math.nan)
+    result["final_series"] = {name: _last_finite(series[name]) for name in SERIES}
+    result["diagnosis"] = diagnose(cfg, result, steps)
     return result
+
+
+def _last_finite(values):
+    finite = [v for v in values if math.isfinite(v)]
+    return finite[-1] if finite else math.nan
+
+
+def diagnose(cfg, r, steps):
+    """Why a max_iters cell did not converge (DESIGN.md §2, "Diagnosis"): 1 unstable, 2 slow,
+    3 plateau; 0 for every other status."""
+    if r["status"] != STATUS_MAX_ITERS:
+        return DIAG_NONE
+    if (r["loss_rises"] > 0 and r["max_rise"] > UNSTABLE_RISE) or r["edge_ratio_final"] > 1:
+        return DIAG_UNSTABLE
+    loss = r["loss"]
+    last = len(steps) - 1
+    early = [i for i in range(last) if steps[i] <= steps[last] // 2 and math.isfinite(loss[i]) and loss[i] > 0]
+    target = max(cfg.tol, cfg.tol_rel * r["init_loss"])
+    if early and loss[last] > 0 and target > 0 and loss[last] > target:
+        a = early[-1]
+        rate = (math.log(loss[a]) - math.log(loss[last])) / (steps[last] - steps[a])
+        if rate > 0 and (math.log(loss[last]) - math.log(target)) / rate <= (SLOW_BUDGET_MULTIPLE - 1) * cfg.max_iters:
+            return DIAG_SLOW
+    return DIAG_PLATEAU
 
 
 # ---- initialization, replayed from the counter-based generator ----------------------
