@@ -170,11 +170,11 @@ def _axis_labels(ds_h5, values: np.ndarray) -> list:
     return out
 
 
-def _status_names(ds_h5) -> dict:
-    """{code: name} from /cell/status's flag_values and flag_meanings."""
+def _flag_names(ds_h5, before=None) -> dict:
+    """{code: name} from an enum dataset's flag_values and flag_meanings (CF)."""
     a = ds_h5.attrs
     if "flag_values" not in a or "flag_meanings" not in a:
-        return dict(_STATUS_NAMES_BEFORE_0_2)
+        return dict(before or {})
     codes = [int(c) for c in np.atleast_1d(a["flag_values"])]
     names = _text(a["flag_meanings"]).split()
     if len(codes) != len(names):
@@ -243,7 +243,8 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
         ccoords, labels, cvars, shape = _read_group(f, "cell", axes, path)
         tcoords, _, tvars, _ = _read_group(f, "traj", axes, path)
         steps = f["traj"][STEP_DIM][()] if STEP_DIM in f["traj"] else None
-        names = _status_names(f["cell"]["status"]) if "status" in f["cell"] else {}
+        names = _flag_names(f["cell"]["status"], _STATUS_NAMES_BEFORE_0_2) if "status" in f["cell"] else {}
+        diagnoses = _flag_names(f["cell"]["diagnosis"]) if "diagnosis" in f["cell"] else {}
     if "status" not in cvars:
         raise AnalysisError(f"{path}: not a shallowsweep file (no /cell/status)")
     for a in axes:
@@ -280,6 +281,8 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
     ds.attrs.update(attrs)
     ds.attrs["axes"] = axes
     ds.attrs["status_names"] = names
+    if "diagnosis" in ds:
+        ds["diagnosis"].attrs["names"] = diagnoses
     ds.attrs["sweep"] = sweep
     ds.attrs["path"] = path
     return ds

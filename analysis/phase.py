@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import theory as theory_mod
+from .phase_theory import draw_theory, positions, theory_condition
 from ._cli import Parser, parse_at, run
-from .load import CONVERGED, PENDING, SEED_AXIS, AnalysisError, load, sweep_value
+from .load import CONVERGED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, load
 from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
 
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
@@ -26,6 +28,7 @@ PANEL_IN = (4.0, 3.25)     # one panel's size in inches
 MARGIN_IN = (1.5, 2.0)     # colour bar + labels (w), title + legend (h), inches
 LEGEND_ROW_IN = 0.1875     # one legend line (8 pt text); 4 lines are part of MARGIN_IN[1]
 DPI = 100
+LEGEND_WRAP = 64           # characters of a legend line (8 pt), one panel wide
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,40 @@ METRICS = {m.name: m for m in [
            over_label="diverged (not finite)", log="always"),
     Metric("inner_dist", "median inner distance at the end", "‖W_T - W_0‖_F / ‖W_0‖_F"),
     Metric("ntk_min", "median smallest NTK eigenvalue at init", "λ_min(J Jᵀ / n)"),
+    Metric("verdict", "verdict of most seeds", "why a cell did or did not converge", log="never"),
+    Metric("edge_ratio_init", "median edge ratio at init", "η λ_max / 2: above 1 unstable"),
 ]}
+
+# The verdict metric's categories, in code order; a cell shows its seeds' most common one,
+# ties going to the later (more suspicious) category.
+VERDICTS = ["converged", "slow", "plateau", "unstable", "diverged", "failed"]
+VERDICT_COLORS = ["#fde725", "#35b779", "#31688e", "#ff7f0e", "#7a0019", "#000000"]
+UNSTABLE_HATCH = "////"
+
+
+def _verdict_per_seed(ds):
+    """Each finished cell's verdict code (VERDICTS), NaN for pending."""
+    if "diagnosis" not in ds:
+        raise AnalysisError("metric verdict: this file has no diagnosis (format 1, shallowsweep 0.1): rerun the "
+                            "sweep with this version")
+    names = {code: name for code, name in ds.attrs["status_names"].items()}
+    st, dg = ds["status"], ds["diagnosis"]
+    code = np.full(st.shape, np.nan)
+    for status_code, name in names.items():
+        if name in VERDICTS:
+            code = np.where(st.values == status_code, VERDICTS.index(name), code)
+    for d, name in dg.attrs["names"].items():  # the file's names: unstable, slow, plateau
+        if name in VERDICTS:
+            code = np.where((st.values == MAX_ITERS) & (dg.values == d), VERDICTS.index(name), code)
+    return st.copy(data=code)
+
+
+def _mode(a: np.ndarray, axis: int) -> np.ndarray:
+    """The most common category along axis (NaN ignored; ties to the larger code)."""
+    a = np.moveaxis(a, axis, -1)
+    counts = np.stack([(a == c).sum(-1) for c in range(len(VERDICTS))], -1)  # (..., categories)
+    best = len(VERDICTS) - 1 - np.argmax(counts[..., ::-1], -1)
+    return np.where(counts.sum(-1) > 0, best.astype(float), np.nan)
 
 
 def _last_finite(a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -70,6 +106,10 @@ def _per_seed(ds, metric: str):
             raise AnalysisError("metric inner_dist: the file has no /traj/inner_dist")
         last = ds["inner_dist"].reduce(_last_finite, dim="step")
         return last.where(done)
+    if metric == "edge_ratio_init":
+        if "edge_ratio_init" not in ds:
+            raise AnalysisError("metric edge_ratio_init: this file has none (format 1, shallowsweep 0.1)")
+        return ds["edge_ratio_init"].where(done)
     if metric == "ntk_min":
         v = ds["ntk_min"].where(done)
         if bool(done.any()) and not bool(np.isfinite(v).any()):
@@ -84,6 +124,7 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
     value       the metric reduced over seeds (fraction converged, or the median over the
                 finished seeds); NaN where no seed has finished; +inf for 'never'/'diverged'
     converged   fraction of finished seeds with status converged (the 50% contour)
+    unstable    finished seeds diagnosed unstable: failures there are a step-size artifact
     n_done      finished seeds per cell;  n_seeds  seeds per cell
     """
     if metric not in METRICS:
@@ -110,15 +151,23 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
     n_done = done.sum(seed_dims) if seed_dims else done.astype(int)
     n_conv = (status == CONVERGED).sum(seed_dims) if seed_dims else (status == CONVERGED).astype(int)
     frac = (n_conv / n_done.where(n_done > 0))
+    unstable = status * 0
+    if "diagnosis" in ds:
+        code = {name: c for c, name in ds["diagnosis"].attrs["names"].items()}["unstable"]
+        unstable = (status == MAX_ITERS) & (ds["diagnosis"] == code)
+    n_unstable = unstable.sum(seed_dims) if seed_dims else unstable.astype(int)
     if metric == "converged":
         value = frac
+    elif metric == "verdict":
+        per = _verdict_per_seed(ds)
+        value = per.reduce(_mode, dim=seed_dims[0]) if seed_dims else per
     else:
         per = _per_seed(ds, metric)
         value = per.median(seed_dims, skipna=True) if seed_dims else per
     order = ([facet] if facet else []) + [y, x]
     out = ds.coords.to_dataset()[[]].assign(
         value=value.transpose(*order), converged=frac.transpose(*order),
-        n_done=n_done.transpose(*order),
+        n_done=n_done.transpose(*order), unstable=n_unstable.transpose(*order),
         n_seeds=xr_full_like(n_done, status.sizes.get(SEED_AXIS, 1)).transpose(*order))
     out = out.drop_vars([c for c in out.coords if c not in order and c not in ds.attrs["axes"]])
     out.attrs = dict(ds.attrs, metric=metric, x=x, y=y, facet=facet or "",
@@ -154,28 +203,10 @@ def _grid_shape(npanels: int) -> tuple:
     return math.ceil(npanels / ncols), ncols
 
 
-def _positions(coord) -> tuple:
-    """(centres, edges, scale) of an axis in plot coordinates."""
-    scale = coord.attrs.get("scale", "linear")
-    vals = coord.values
-    if scale == "category" or vals.dtype.kind not in "iuf":
-        c = np.arange(len(vals), dtype=float)
-        return c, np.arange(len(vals) + 1) - 0.5, "category"
-    c = vals.astype(float)
-    if scale == "log":
-        lc = np.log(c)
-        step = np.diff(lc) if len(c) > 1 else np.array([np.log(2.0)])
-        e = np.concatenate([[lc[0] - step[0] / 2], (lc[1:] + lc[:-1]) / 2, [lc[-1] + step[-1] / 2]])
-        return c, np.exp(e), "log"
-    step = np.diff(c) if len(c) > 1 else np.array([max(abs(c[0]), 1.0)])
-    e = np.concatenate([[c[0] - step[0] / 2], (c[1:] + c[:-1]) / 2, [c[-1] + step[-1] / 2]])
-    return c, e, "linear"
-
-
 def _set_axis(ax, which: str, coord, name: str) -> None:
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    centres, edges, scale = _positions(coord)
+    centres, edges, scale = positions(coord)
     axis = ax.xaxis if which == "x" else ax.yaxis
     if scale == "log":
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
@@ -195,6 +226,9 @@ def _norm(metric: Metric, values: np.ndarray):
 
     if metric.name == "converged":
         return Normalize(0.0, 1.0)
+    if metric.name == "verdict":
+        from matplotlib.colors import BoundaryNorm
+        return BoundaryNorm(np.arange(len(VERDICTS) + 1) - 0.5, len(VERDICTS))
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return Normalize(0.0, 1.0)
@@ -207,55 +241,13 @@ def _norm(metric: Metric, values: np.ndarray):
     return Normalize(lo, hi if hi > lo else lo + 1.0)
 
 
-def _theory_values(pd, panel, cond, X, Y) -> dict:
-    """The variables of a condition on the plot mesh: axes from X/Y, the rest from the panel."""
-    values = {pd.attrs["x"]: X, pd.attrs["y"]: Y}
-    for v in ("width",) + tuple(cond.variables):
-        if v in values:
-            continue
-        if v in panel.coords and panel[v].ndim == 0:
-            values[v] = float(panel[v].values)
-            continue
-        base = sweep_value(pd.attrs.get("sweep", {}), v)
-        if isinstance(base, str):
-            try:
-                base = float(base)
-            except ValueError:
-                base = None
-        if base is None:
-            raise AnalysisError(f"theory '{cond.name}' needs '{v}', which is neither plotted, sliced, "
-                                f"nor a number in the sweep")
-        values[v] = base
-    return values
-
-
-def _draw_theory(ax, pd, panel, cond, color):
-    """Draw width = C f(...) as the zero contour of log(width / (C f)); return legend text."""
-    x, y = pd.attrs["x"], pd.attrs["y"]
-    kind = cond.constant_kind
-    label = f"{cond.label} (C={cond.constant:.3g}, {kind})"
-    if panel[x].attrs.get("scale") == "category" or panel[y].attrs.get("scale") == "category":
-        raise AnalysisError(f"--theory {cond.name}: axes '{x}' and '{y}' must be numeric")
-    _, ex, sx = _positions(panel[x])
-    _, ey, sy = _positions(panel[y])
-    gx = np.geomspace(ex[0], ex[-1], 300) if sx == "log" else np.linspace(ex[0], ex[-1], 300)
-    gy = np.geomspace(ey[0], ey[-1], 300) if sy == "log" else np.linspace(ey[0], ey[-1], 300)
-    X, Y = np.meshgrid(gx, gy)
-    margin = np.broadcast_to(theory_mod.boundary_margin(cond, _theory_values(pd, panel, cond, X, Y)), X.shape)
-    if np.nanmin(margin) > 0:
-        return label + ": holds everywhere shown"
-    if np.nanmax(margin) < 0:
-        return label + ": holds nowhere shown"
-    ax.contour(X, Y, margin, levels=[0.0], colors=[color], linewidths=2.0, linestyles="--")
-    return label
-
-
 def _draw_panel(ax, panel, pd, metric, cmap, norm):
     import matplotlib.patheffects as pe
+    from matplotlib.patches import Rectangle
 
     x, y = pd.attrs["x"], pd.attrs["y"]
-    cx, ex, _ = _positions(panel[x])
-    cy, ey, _ = _positions(panel[y])
+    cx, ex, _ = positions(panel[x])
+    cy, ey, _ = positions(panel[y])
     n_done, n_seeds = panel["n_done"].values, panel["n_seeds"].values
     pending = n_done == 0
     ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(pending.shape), ~pending),
@@ -267,6 +259,10 @@ def _draw_panel(ax, panel, pd, metric, cmap, norm):
     if over.any():
         ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(over.shape), ~over),
                       cmap=_single(cmap.get_over()), vmin=0, vmax=1)
+    if metric.name != "verdict":  # the verdict map shows instability as its own colour
+        for jy, jx in zip(*np.nonzero(panel["unstable"].values > 0)):
+            ax.add_patch(Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False,
+                                   hatch=UNSTABLE_HATCH, edgecolor="#ff7f0e", lw=0))
     partial = (n_done > 0) & (n_done < n_seeds)
     if partial.any():
         jy, jx = np.nonzero(partial)
@@ -301,21 +297,25 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     facet = pd.attrs["facet"] or None
     panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
     nrows, ncols = _grid_shape(len(panels))
-    entries = 4 + len(theory)   # at most: pending, partly pending, over, contour, theories
+    # at most: pending, partly pending, over, contour, theories, and the unstable cells if any
+    entries = 4 + len(theory) + int(bool((pd["unstable"] > 0).any()))
     fig = plt.figure(figsize=figure_size(nrows, ncols, entries), dpi=dpi, layout="constrained")
     # A last row across all columns holds the legend, so constrained layout makes room for it.
     gs = fig.add_gridspec(nrows + 1, ncols,
                           height_ratios=[PANEL_IN[1]] * nrows + [_legend_height(ncols, entries)])
     axs = np.array([[fig.add_subplot(gs[r, c]) for c in range(ncols)] for r in range(nrows)])
     cmap = plt.get_cmap("viridis").with_extremes(over="#7a0019")
+    if metric.name == "verdict":
+        from matplotlib.colors import ListedColormap
+        cmap = ListedColormap(VERDICT_COLORS)
     norm = _norm(metric, pd["value"].values.astype(float))
-    conds = [_theory_condition(t, pd) for t in theory]
+    conds = [theory_condition(t, pd) for t in theory]
     colors = ["#ff3b30", "#ff9500", "#ff2d9b", "#00c7ff", "#ffffff"]
     theory_labels, contour = {}, False
     for ax, panel in zip(axs.flat, panels):
         contour |= _draw_panel(ax, panel, pd, metric, cmap, norm)
         for j, cond in enumerate(conds):
-            theory_labels[j] = _draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
+            theory_labels[j] = draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
         if facet:
             ax.set_title(f"{facet} = {axis_label(panel, facet, panel[facet].values.item())}", fontsize=10)
     for ax in list(axs.flat)[len(panels):]:
@@ -324,6 +324,8 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     over = bool(np.isposinf(pd["value"].values.astype(float)).any())
     cb = fig.colorbar(sm, ax=axs, shrink=0.9, extend="max" if over else "neither")
     cb.set_label(f"{metric.label}\n[{metric.units}]")
+    if metric.name == "verdict":
+        cb.set_ticks(range(len(VERDICTS)), labels=VERDICTS)
     seeds = int(pd["n_seeds"].max())
     title = f"{pd.attrs.get('sweep', {}).get('name', '')}: {metric.label}".lstrip(": ")
     sub = ", ".join(s for s in (pd.attrs.get("slice", ""), f"{seeds} seed{'s' * (seeds != 1)}") if s)
@@ -336,11 +338,18 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
                               label="some seeds pending"))
     if over:
         handles.append(Patch(facecolor=cmap.get_over(), label=f"median: {metric.over_label}"))
+    n_unstable = int((pd["unstable"] > 0).sum())
+    if n_unstable and metric.name != "verdict":
+        handles.append(Patch(facecolor="none", edgecolor="#ff7f0e", hatch=UNSTABLE_HATCH,
+                             label=f"{n_unstable} cell{'s' * (n_unstable != 1)} with an unstable seed: "
+                                   f"the step size, not capacity, may have stopped it"))
     if contour:
         handles.append(Line2D([], [], color="white", lw=1.8,
                               path_effects=[_stroke(), _normal()], label="50% of seeds converged"))
     for j, text in theory_labels.items():
         handles.append(Line2D([], [], color=colors[j % len(colors)], lw=2, ls="--", label=text))
+    for h in handles:  # a long theory or instability note wraps instead of leaving the figure
+        h.set_label(textwrap.fill(h.get_label(), LEGEND_WRAP))
     leg_ax = fig.add_subplot(gs[nrows, :], label="legend")
     leg_ax.axis("off")
     leg_ax.legend(handles=handles, loc="upper center", ncol=2 if ncols > 1 else 1, fontsize=8, frameon=False,
@@ -364,30 +373,6 @@ def _normal():
     import matplotlib.patheffects as pe
 
     return pe.Normal()
-
-
-def _theory_condition(spec: str, pd):
-    """'NAME' as published, or 'NAME:fit' with C fitted to this diagram's 50% boundary."""
-    name, _, mode = spec.partition(":")
-    cond = theory_mod.get(name)
-    if mode == "":
-        return cond
-    if mode != "fit":
-        raise AnalysisError(f"--theory {spec}: write NAME or NAME:fit")
-    x, y, facet = pd.attrs["x"], pd.attrs["y"], pd.attrs["facet"]
-    X, Y = np.meshgrid(pd[x].values.astype(float), pd[y].values.astype(float))  # (y, x) cells
-    panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
-    width, frac, var = [], [], {k: [] for k in cond.variables}
-    for panel in panels:
-        values = _theory_values(pd, panel, cond, X, Y)
-        width.append(np.broadcast_to(np.asarray(values["width"], float), X.shape).ravel())
-        frac.append(panel["converged"].values.astype(float).ravel())
-        for k in cond.variables:
-            var[k].append(values[k])
-    args = {k: (np.concatenate([np.broadcast_to(np.asarray(v, float), X.shape).ravel() for v in vs])
-                if k != "target_breakpoints" else vs[0]) for k, vs in var.items()}
-    c = theory_mod.fit_constant(cond, np.concatenate(width), np.concatenate(frac), **args)
-    return cond.with_constant(c, "fitted")
 
 
 def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None, theory=(),

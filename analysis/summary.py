@@ -13,7 +13,7 @@ from collections import Counter
 import numpy as np
 
 from ._cli import Parser, run
-from .load import PENDING, load, status_names
+from .load import MAX_ITERS, PENDING, load, status_names
 from .select import axis_label, fmt_value
 
 MAX_MESSAGES = 5
@@ -30,6 +30,23 @@ def status_counts(ds, axis=None) -> dict:
         vals = st.isel({axis: i}).values.ravel()
         out[axis_label(ds, axis, v)] = {name: int(np.sum(vals == code)) for code, name in status_names(ds).items()}
     return out
+
+
+def diagnosis_counts(ds) -> dict:
+    """{diagnosis name: count} of the max_iters cells (empty for a format-1 file)."""
+    if "diagnosis" not in ds:
+        return {}
+    st, dg = ds["status"].values, ds["diagnosis"].values
+    return {name: int(np.sum((st == MAX_ITERS) & (dg == code)))
+            for code, name in sorted(ds["diagnosis"].attrs["names"].items()) if code > 0}
+
+
+def diagnosis_lines(ds) -> list:
+    counts = diagnosis_counts(ds)
+    if not counts:
+        return ["(no diagnosis: a format-1 file, written before shallowsweep 0.2)"]
+    text = ", ".join(f"{name} {c}" for name, c in counts.items())
+    return [f"why max_iters: {text}  (unstable: the step size co-decided; slow: the budget; plateau: a stall)"]
 
 
 def _table(title: str, rows: dict, ds) -> list:
@@ -61,6 +78,7 @@ def summary_text(ds) -> str:
         lines.append(f"  {a:<12} {ds[a].attrs.get('scale', ''):<8} {vals}")
     lines.append("")
     lines += _table("all", {"all": status_counts(ds)}, ds)
+    lines += diagnosis_lines(ds)
     for a in axes:
         lines.append("")
         lines += _table(a, status_counts(ds, a), ds)

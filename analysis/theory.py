@@ -51,6 +51,9 @@ class Condition:
     def with_constant(self, c: float, kind: str) -> "Condition":
         return replace(self, constant=float(c), constant_kind=kind)
 
+    def with_label(self, label: str) -> "Condition":
+        return replace(self, label=label)
+
 
 def _pieces_gap(target_breakpoints):
     """Smallest distance between consecutive breakpoints of the target on [0, 1]."""

@@ -74,9 +74,14 @@ static double late_rate(const ssw_result_t *r) {
   return rate > 0 ? rate : 0.0;
 }
 
+bool ssw_activation_is_smooth(ssw_activation_t a) {
+  return a != SSW_ACT_RELU && a != SSW_ACT_LEAKY_RELU && a != SSW_ACT_RAMP;
+}
+
 int8_t ssw_diagnose(const ssw_params_t *p, const ssw_result_t *r) {
   if (r->status != SSW_STATUS_MAX_ITERS) return SSW_DIAG_NONE;
-  if ((r->loss_rises > 0 && r->max_rise > SSW_UNSTABLE_RISE) || r->edge_ratio_final > 1.0) return SSW_DIAG_UNSTABLE;
+  const bool rose = ssw_activation_is_smooth(p->activation) && r->loss_rises > 0 && r->max_rise > SSW_UNSTABLE_RISE;
+  if (r->edge_ratio_init > 1.0 || r->edge_ratio_final > SSW_EDGE_OF_STABILITY || rose) return SSW_DIAG_UNSTABLE;
   const double target = fmax(p->tol, p->tol_rel * r->init_loss), rate = late_rate(r);
   const double L = r->series[SSW_SERIES_LOSS][r->k - 1];
   if (rate > 0 && target > 0 && L > target &&

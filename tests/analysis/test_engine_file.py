@@ -246,3 +246,30 @@ def test_format_2_cells_carry_their_diagnosis(finished):
     assert np.allclose(ds["loss_ratio"].values, ds["final_loss"].values / ds["init_loss"].values, rtol=1e-15)
     counts = status_json(finished)["diagnosis"]
     assert counts == {name: int(np.sum(dg == code)) for code, name in [(1, "unstable"), (2, "slow"), (3, "plateau")]}
+
+
+def test_verdict_map_unstable_marks_and_summary(finished):
+    from analysis.phase import VERDICTS, legend_texts, phase
+    from analysis.phase_theory import theory_condition
+    from analysis.summary import summary_text
+    ds = load(finished)
+    _, pd = phase(ds, "width", "n", metric="verdict")
+    st, dg = ds["status"].values, ds["diagnosis"].values  # (width, n, seed)
+    names = {1: "converged", 3: "diverged", 4: "failed"}
+    unstable_seeds = ((st == 2) & (dg == 1)).sum(-1)
+    assert unstable_seeds.sum() > 0, "the fixture sweep should have unstable cells (lr 1, relu)"
+    for i in range(st.shape[0]):
+        for j in range(st.shape[1]):
+            per = [names.get(s) or {1: "unstable", 2: "slow", 3: "plateau"}[d] for s, d in zip(st[i, j], dg[i, j])]
+            counts = {v: per.count(v) for v in per}
+            top = max(counts.values())
+            want = max(VERDICTS.index(v) for v, c in counts.items() if c == top)  # ties: the later one
+            assert pd["value"].sel(width=ds["width"].values[i], n=ds["n"].values[j]).item() == want
+            assert pd["unstable"].sel(width=ds["width"].values[i], n=ds["n"].values[j]).item() == unstable_seeds[i, j]
+    fig, pdc = phase(ds, "width", "n")
+    cells = int((unstable_seeds > 0).sum())
+    assert any(t.startswith(f"{cells} cell") and "unstable seed" in t for t in legend_texts(fig)), legend_texts(fig)
+    fitted = theory_condition("oymak2020:fit", pdc)
+    assert f"{cells} unstable cell" in fitted.label and "left out of the fit" in fitted.label
+    js = status_json(finished)["diagnosis"]
+    assert f"why max_iters: unstable {js['unstable']}, slow {js['slow']}, plateau {js['plateau']}" in summary_text(ds)

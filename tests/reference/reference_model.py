@@ -27,6 +27,8 @@ DIAG_NONE, DIAG_UNSTABLE, DIAG_SLOW, DIAG_PLATEAU = 0, 1, 2, 3
 RISE_RTOL = 1e-10             # a rise of L counts above this relative size
 UNSTABLE_RISE = 1e-6          # a rise this large makes the cell unstable
 SLOW_BUDGET_MULTIPLE = 10.0   # slow: the tolerance within this many budgets, at the late rate
+EDGE_OF_STABILITY = 0.95      # a final edge ratio above this: at the edge of stability
+KINKED = ("relu", "leaky_relu", "ramp")  # rises below the edge are kinks, not instability
 
 SERIES = ("loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss")
 
@@ -335,7 +337,8 @@ def diagnose(cfg, r, steps):
     3 plateau; 0 for every other status."""
     if r["status"] != STATUS_MAX_ITERS:
         return DIAG_NONE
-    if (r["loss_rises"] > 0 and r["max_rise"] > UNSTABLE_RISE) or r["edge_ratio_final"] > 1:
+    rose = cfg.model.act not in KINKED and r["loss_rises"] > 0 and r["max_rise"] > UNSTABLE_RISE
+    if r["edge_ratio_init"] > 1 or r["edge_ratio_final"] > EDGE_OF_STABILITY or rose:
         return DIAG_UNSTABLE
     loss = r["loss"]
     last = len(steps) - 1

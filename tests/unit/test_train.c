@@ -293,7 +293,7 @@ static void made_up(ssw_result_t *r, double (*L)(double)) {
   }
   r->status = SSW_STATUS_MAX_ITERS;
   r->init_loss = L(0);
-  r->loss_rises = 0, r->max_rise = 0, r->edge_ratio_final = 0.5;
+  r->loss_rises = 0, r->max_rise = 0, r->edge_ratio_init = r->edge_ratio_final = 0.5;
 }
 
 /* tol 1e-8 from L(1000) = 1e-2 takes ln(1e6) / rate more steps: 5000 at this rate (slow, within
@@ -306,16 +306,25 @@ static double rising(double t) { return 0.3 + 1e-9 * t; }
 static void test_diagnosis_rules(void **state) {
   (void)state;
   ssw_params_t p = small_params();
-  p.max_iters = 1000, p.tol = 1e-8, p.tol_rel = 0;
+  p.max_iters = 1000, p.tol = 1e-8, p.tol_rel = 0, p.activation = SSW_ACT_TANH;
   ssw_result_t r;
   made_up(&r, fast_decay);
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
   r.loss_rises = 3, r.max_rise = 1e-3; /* a real rise: instability comes first */
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
-  r.max_rise = 1e-8; /* round-off-sized rises (a kink) are not instability */
+  p.activation = SSW_ACT_RELU; /* a ReLU's loss rises as steps cross kinks, below the edge too */
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
-  r.loss_rises = 0, r.edge_ratio_final = 1.2; /* beyond the edge at the end */
+  p.activation = SSW_ACT_TANH;
+  r.max_rise = 1e-8; /* round-off-sized rises are not instability */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  r.loss_rises = 0, r.edge_ratio_final = 0.97; /* at the edge of stability at the end */
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
+  p.activation = SSW_ACT_RELU; /* whatever the activation */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
+  r.edge_ratio_final = 0.5, r.edge_ratio_init = 1.1; /* beyond it at the start */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
+  r.edge_ratio_init = 0.5;
+  p.activation = SSW_ACT_TANH;
   r.status = SSW_STATUS_CONVERGED;
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_NONE);
   ssw_result_fini(&r);
