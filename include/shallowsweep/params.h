@@ -37,6 +37,9 @@ typedef enum { SSW_OUTER_GAUSSIAN, SSW_OUTER_SIGN, SSW_OUTER_ONES, SSW_OUTER_ZER
 typedef enum { SSW_TEACHER_ONES, SSW_TEACHER_GAUSSIAN, SSW_TEACHER_SIGN } ssw_teacher_outer_t;
 typedef enum { SSW_BIAS_INIT_GAUSSIAN, SSW_BIAS_INIT_UNIFORM_POSITIONS } ssw_bias_init_t;
 typedef enum { SSW_SPACING_LOG, SSW_SPACING_LINEAR } ssw_spacing_t;
+/* What validate and plan do when the step is beyond the stability edge at initialization in a
+ * sampled cell: warn, refuse the sweep (exit 2), or not look. */
+typedef enum { SSW_EDGE_CHECK_WARN, SSW_EDGE_CHECK_ERROR, SSW_EDGE_CHECK_OFF } ssw_edge_check_t;
 typedef enum { SSW_DATA_SEED_PER_SEED, SSW_DATA_SEED_SHARED } ssw_data_seed_t;
 
 enum { SSW_MAX_PIECES = 64 }; /* piecewise_constant: at most this many values */
@@ -89,6 +92,7 @@ typedef struct ssw_params {
   int64_t record_points;        /* k, >= 2, <= max_iters + 1 */
   ssw_spacing_t record_spacing;
   bool ntk_eigs;                /* compute extreme eigenvalues of the NTK Gram matrix */
+  ssw_edge_check_t edge_check;  /* validate/plan: the step beyond the edge at init warns, errs or not */
   /* the seed axis */
   int64_t seed;                 /* >= 0 */
 } ssw_params_t;

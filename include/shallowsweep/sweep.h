@@ -69,6 +69,21 @@ void ssw_sweep_canonical_diff(const char *a, const char *b, char *out, size_t si
 /* The resolved, checked parameters of cell `index` (0 <= index < ncells). A parameter that
  * is out of range for this cell only (an expression) gives SSW_ERR_INPUT naming the cell. */
 SSW_NODISCARD int ssw_sweep_cell_params(const ssw_sweep_t *sweep, int64_t index, ssw_params_t *out);
+/* The step size against the stability edge before running (validate, plan): the edge ratio at
+ * initialization (ntk.h) of a sample of cells — every corner of the grid (first and last value
+ * of each axis with more than one), seed at its first value, at most SSW_EDGE_SAMPLE_MAX. */
+enum { SSW_EDGE_SAMPLE_MAX = 64, SSW_EDGE_SHOWN_MAX = 4 };
+typedef struct ssw_edge_report {
+  int sampled, beyond;                      /* cells sampled; of those, edge ratio > 1 */
+  int shown;                                /* how many of the beyond ones follow */
+  int64_t cells[SSW_EDGE_SHOWN_MAX];        /* the largest ratios, largest first */
+  double ratios[SSW_EDGE_SHOWN_MAX];
+  double max_ratio;                         /* over the sample */
+} ssw_edge_report_t;
+/* Fill rep; with edge_check: error in the sweep and a cell beyond the edge, SSW_ERR_INPUT
+ * naming lr's position and the worst cell. Not collective. */
+SSW_NODISCARD int ssw_sweep_edge_check(const ssw_sweep_t *sweep, ssw_edge_report_t *rep);
+
 /* Estimated flop-equivalents of a cell (ssw_trainer_cost; 0 for a cell that cannot run). */
 double ssw_sweep_cell_cost(const ssw_sweep_t *sweep, int64_t index);
 /* Estimated bytes one rank holds while training cell `index` (ssw_trainer_memory). */

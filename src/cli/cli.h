@@ -36,6 +36,10 @@ bool ssw_cli_add_set(ssw_cli_sweep_args_t *args, const char *text);
 /* Load and resolve the sweep; on failure print the message and return the exit code (2 for
  * a bad file), else 0. */
 SSW_NODISCARD int ssw_cli_load(const ssw_cli_sweep_args_t *args, ssw_sweep_t **sweep);
+/* The pre-run stability check (ssw_sweep_edge_check) unless the sweep says edge_check: off: a
+ * line of its figures to info, a warning naming the worst cells on stderr, or (edge_check:
+ * error) the one-line error. Returns the exit code (0 unless refused). */
+SSW_NODISCARD int ssw_cli_edge_check(const ssw_sweep_t *sweep, FILE *info);
 /* The exit code for a library return code. */
 int ssw_cli_exit_code(int rc);
 /* Print the current error: an input error as its one line, anything else with its trace. */

@@ -85,6 +85,7 @@ static int run(int argc, char **argv) {
          (long long)g->ncells, scalar_bytes, (long long)k, SSW_SERIES_COUNT);
   ssw_grid_cell_text(g, pl.max_memory_cell, cell, sizeof cell);
   printf("memory/rank  %s (largest cell: %s)\n", mbuf, cell);
+  code = ssw_cli_edge_check(sweep, stdout);
   ssw_sweep_destroy(&sweep);
-  return SSW_EXIT_OK;
+  return code;
 }

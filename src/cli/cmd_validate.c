@@ -45,7 +45,6 @@ static void print_axes(const ssw_sweep_t *sweep, const char *path) {
     printf("%s%s = %s", shown++ ? ", " : "  expressions: ", keys[k].name, e);
   }
   if (shown) printf("\n");
-  printf("ok\n");
 }
 
 static int run(int argc, char **argv) {
@@ -61,6 +60,8 @@ static int run(int argc, char **argv) {
   if (code != SSW_EXIT_OK) return code;
   if (canonical) fputs(ssw_sweep_canonical(sweep), stdout);
   else print_axes(sweep, args.path);
+  if (!canonical) code = ssw_cli_edge_check(sweep, stdout);
+  if (!canonical && code == SSW_EXIT_OK) printf("ok\n");
   ssw_sweep_destroy(&sweep);
-  return SSW_EXIT_OK;
+  return code;
 }

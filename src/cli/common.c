@@ -99,3 +99,26 @@ int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int 
   args->path = arg;
   return 1;
 }
+
+int ssw_cli_edge_check(const ssw_sweep_t *sweep, FILE *info) {
+  if (ssw_sweep_base(sweep)->edge_check == SSW_EDGE_CHECK_OFF) return SSW_EXIT_OK;
+  ssw_edge_report_t rep;
+  int rc = ssw_sweep_edge_check(sweep, &rep);
+  if (rc != SSW_OK) {
+    ssw_cli_print_error("edge check");
+    return ssw_cli_exit_code(rc);
+  }
+  fprintf(info, "stability    edge ratio at init at most %.3g over %d sampled cells (grid corners, seed 0; "
+          "above 1 the step is beyond the stability edge)\n", rep.max_ratio, rep.sampled);
+  if (rep.beyond == 0) return SSW_EXIT_OK;
+  fprintf(stderr, "shallowsweep: warning: the step is beyond the stability edge at initialization in %d of %d "
+          "sampled cells, and a cell there that does not converge will be diagnosed unstable — lower lr or "
+          "rate_ratio (edge_check: error refuses such a sweep):\n", rep.beyond, rep.sampled);
+  const ssw_grid_t *g = ssw_sweep_grid(sweep);
+  for (int i = 0; i < rep.shown; i++) {
+    char text[SSW_CELL_TEXT_MAX];
+    ssw_grid_cell_text(g, rep.cells[i], text, sizeof text);
+    fprintf(stderr, "  %s: edge ratio %.3g\n", text, rep.ratios[i]);
+  }
+  return SSW_EXIT_OK;
+}

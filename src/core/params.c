@@ -30,6 +30,7 @@ static const char *const teacher_outer_names[] = {"ones", "gaussian", "sign", NU
 static const char *const bias_init_names[] = {"gaussian", "uniform_positions", NULL};
 static const char *const spacing_names[] = {"log", "linear", NULL};
 static const char *const data_seed_names[] = {"per_seed", "shared", NULL};
+static const char *const edge_check_names[] = {"warn", "error", "off", NULL};
 static const char *const group_names[] = {"inner", "bias", "outer"}; /* bit i */
 
 #define OFF(field) offsetof(ssw_params_t, field)
@@ -98,6 +99,8 @@ static const ssw_param_key_t keys[] = {
     INT_KEY(record_points, "train", "50", 2, 1e6, "recorded steps"),
     ENUM_KEY(record_spacing, "train", "log", spacing_names, "spacing of recorded steps"),
     BOOL_KEY(ntk_eigs, "train", "false", "NTK Gram extreme eigenvalues at init"),
+    ENUM_KEY(edge_check, "train", "warn", edge_check_names,
+             "validate/plan when the step is beyond the stability edge at init in a sampled cell: warn, error, off"),
     INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),
 };
 

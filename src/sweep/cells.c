@@ -4,9 +4,11 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/ntk.h"
 #include "shallowsweep/train.h"
 #include "sweep_impl.h"
 
@@ -116,4 +118,61 @@ double ssw_sweep_cell_memory(const ssw_sweep_t *sweep, int64_t index) {
     return 0.0;
   }
   return ssw_trainer_memory(&p);
+}
+
+/* The edge ratio at initialization of cell index (0 for a cell that cannot be set up). */
+static int initial_edge(const ssw_sweep_t *sw, int64_t index, double *ratio) {
+  ssw_params_t p;
+  *ratio = 0.0;
+  if (ssw_sweep_cell_params(sw, index, &p) != SSW_OK) {
+    ssw_error_clear(); /* check_cells reported bad cells already */
+    return SSW_OK;
+  }
+  ssw_trainer_t t;
+  int rc = ssw_trainer_init(&t, &p);
+  ssw_edge_t edge = {0};
+  if (rc == SSW_OK)
+    rc = ssw_ntk_edge_ratio(&t.M, t.theta0, t.n_loss, t.X, t.groups, t.p.rate_ratio * t.p.lr, t.p.lr, &edge);
+  ssw_trainer_fini(&t);
+  *ratio = edge.ratio;
+  return rc;
+}
+
+typedef struct {
+  int64_t cell;
+  double ratio;
+} edge_sample_t;
+
+static int larger_ratio_first(const void *x, const void *y) {
+  double a = ((const edge_sample_t *)x)->ratio, b = ((const edge_sample_t *)y)->ratio;
+  return (a < b) - (a > b);
+}
+
+int ssw_sweep_edge_check(const ssw_sweep_t *sw, ssw_edge_report_t *rep) {
+  const ssw_grid_t *g = &sw->grid;
+  *rep = (ssw_edge_report_t){0};
+  int varying[SSW_MAX_AXES], nv = 0;
+  for (int a = 0; a < g->naxes; a++)
+    if (g->axes[a].count > 1 && strcmp(g->axes[a].name, "seed") != 0) varying[nv++] = a;
+  edge_sample_t beyond[SSW_EDGE_SAMPLE_MAX];
+  for (int64_t corner = 0; corner < (INT64_C(1) << nv) && rep->sampled < SSW_EDGE_SAMPLE_MAX; corner++) {
+    int64_t coords[SSW_MAX_AXES] = {0};
+    for (int v = 0; v < nv; v++) coords[varying[v]] = (corner >> v) & 1 ? g->axes[varying[v]].count - 1 : 0;
+    const int64_t cell = ssw_grid_index(g, coords);
+    double ratio;
+    SSW_TRY(initial_edge(sw, cell, &ratio));
+    rep->sampled++;
+    rep->max_ratio = fmax(rep->max_ratio, ratio);
+    if (ratio > 1.0) beyond[rep->beyond++] = (edge_sample_t){cell, ratio};
+  }
+  qsort(beyond, (size_t)rep->beyond, sizeof beyond[0], larger_ratio_first);
+  for (rep->shown = 0; rep->shown < rep->beyond && rep->shown < SSW_EDGE_SHOWN_MAX; rep->shown++)
+    rep->cells[rep->shown] = beyond[rep->shown].cell, rep->ratios[rep->shown] = beyond[rep->shown].ratio;
+  if (rep->beyond == 0 || sw->base.edge_check != SSW_EDGE_CHECK_ERROR) return SSW_OK;
+  char text[SSW_CELL_TEXT_MAX];
+  ssw_grid_cell_text(g, rep->cells[0], text, sizeof text);
+  (void)SSW_ERROR_KEY(SSW_ERR_INPUT, "lr", "the step is beyond the stability edge at initialization in %d of %d "
+                      "sampled cells (worst: %s, edge ratio %.3g) — lower lr or rate_ratio, or set edge_check: warn",
+                      rep->beyond, rep->sampled, text, rep->ratios[0]);
+  return ssw_error_at(blame(sw, "lr"), NULL, NULL);
 }

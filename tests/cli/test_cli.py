@@ -29,6 +29,7 @@ BAD = [
     ("not an integer", "model:\n  width: 1.5\n", [], 2, 2, "width"),
     ("not a boolean", "model:\n  bias: maybe\n", [], 2, 2, "bias"),
     ("not an activation", "model:\n  activation: 3\n", [], 2, 2, "activation"),
+    ("not an edge check", "train:\n  edge_check: maybe\n", [], 2, 2, "edge_check"),
     ("section not a mapping", "model: [1, 2]\n", [], 2, 1, "model"),
     ("list in a section", "model:\n  width: [16, 32]\n", [], 2, 2, "width"),
     ("unknown group", "train:\n  train: [inner, wings]\n", [], 2, 2, "train"),
@@ -165,6 +166,35 @@ class SweepFileReading(unittest.TestCase):
                     env=dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1"), timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertTrue(os.path.exists(out))
+
+
+class EdgeCheck(unittest.TestCase):
+    """validate and plan estimate the edge ratio at initialization on the grid's corners."""
+    SWEEP = ("model: {activation: relu}\ndata: {dim: 8}\ntrain: {lr: 2, max_iters: 10, record_points: 5}\n"
+             "grid:\n  width: [4, 1024]\n  n: [8, 256]\n")
+
+    def test_warn_error_off(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "edge.yaml")
+            with open(path, "w") as f:
+                f.write(self.SWEEP)
+            for cmd in ("validate", "plan"):
+                r = run(cmd, path)  # the default: warn, name the cells, exit 0
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout, r"stability +edge ratio at init at most 2\.\d+ over 4 sampled cells")
+                self.assertIn("beyond the stability edge at initialization in 3 of 4 sampled cells", r.stderr)
+                self.assertIn("width=4,n=8,seed=0: edge ratio 2.", r.stderr)
+                r = run(cmd, path, "--set", "edge_check=error")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertRegex(r.stderr, rf"^{re.escape(path)}:3:\d+: key 'lr': the step is beyond the stability "
+                                           r"edge at initialization in 3 of 4 sampled cells \(worst: width=4,n=8,seed=0")
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                r = run(cmd, path, "--set", "edge_check=off")
+                self.assertEqual(r.returncode, 0)
+                self.assertNotIn("stability", r.stdout + r.stderr)
+                r = run(cmd, path, "--set", "lr=0.5", "--set", "edge_check=error")  # below the edge everywhere
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stderr, "")
 
 
 class Help(unittest.TestCase):
