@@ -27,9 +27,15 @@ static int set_expression(ssw_sweep_t *sw, int k, const char *text, ssw_loc_t lo
                             "or an expression such as 0.5*width or 1/sqrt(dim)", text, why);
   }
   char buf[SSW_EXPR_MAX_LEN * 2];
+  double v;
   ssw_expr_format(sw->ks[k].expr, buf, sizeof buf);
-  SSW_REQUIRE(sw->ks[k].expr_text = strdup(buf), SSW_ERR_NOMEM, "out of memory");
   sw->ks[k].loc = loc;
+  if (ssw_expr_is_number(buf, &v)) { /* "(5)" is the number 5: keep it as one, as its canonical text reads */
+    ssw_expr_destroy(&sw->ks[k].expr);
+    if (ssw_params_set(&sw->base, name, buf) != SSW_OK) return ssw_error_at(loc, name, NULL);
+    return SSW_OK;
+  }
+  SSW_REQUIRE(sw->ks[k].expr_text = strdup(buf), SSW_ERR_NOMEM, "out of memory");
   return SSW_OK;
 }
 

@@ -87,6 +87,7 @@ static void test_canonical_round_trip(void **state) {
       "train: {lr: \"0.5 * width^( 2*gamma - 1 )\", train: [outer, inner]}\n"
       "grid:\n  gamma: {lin: [0, 1], num: 11}\n  width: [8, 16]\n  activation: [relu, tanh]\n"
       "  bias: [true, false]\n  seed: [3, 7]\n",
+      "train:\n  lr: (5)\n  tol: \"1e-3*(2)\"\n", /* expressions that are numbers (found by the fuzzer) */
   };
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     ssw_sweep_t *a = load(files[i], NULL, 0);
