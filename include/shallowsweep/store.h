@@ -18,7 +18,7 @@
  *   /traj/<axis>      the same axis scales again (xarray resolves scales per group)
  *   /traj/step        (K) int64, a dimension scale
  *   /traj/<series>    g + [K] float64, fill NaN: loss, grad_norm, inner_dist, outer_dist,
- *                     pattern_change, and test_loss when asked for
+ *                     pattern_change, and test_loss and edge_ratio when asked for
  *
  * A cell is written in this order: trajectories, scalars and checksum, status last; the cell
  * is done once its status is nonzero. The checksum is CRC-32 (zlib's) over the bytes listed

@@ -125,12 +125,16 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
   int64_t k = ssw_sweep_record_points(sweep);
   SSW_ALLOC(*steps, k);
   SSW_TRY(ssw_record_steps(p.max_iters, k, p.record_spacing, *steps));
-  bool test = p.test_n > 0;
-  for (int i = 0; i < g->naxes; i++) test = test || strcmp(g->axes[i].name, "test_n") == 0;
+  bool test = p.test_n > 0, sharpness = p.record_sharpness;
+  for (int i = 0; i < g->naxes; i++) {
+    test = test || strcmp(g->axes[i].name, "test_n") == 0;
+    sharpness = sharpness || strcmp(g->axes[i].name, "record_sharpness") == 0;
+  }
   *spec = (ssw_store_spec_t){.name = ssw_sweep_name(sweep), .sweep_yaml = ssw_sweep_text(sweep),
                              .sweep_canonical = ssw_sweep_canonical(sweep), .grid = g, .k = k, .steps = *steps,
                              .series_mask = (1u << SSW_SERIES_TEST_LOSS) - 1u};
   if (test) spec->series_mask |= 1u << SSW_SERIES_TEST_LOSS;
+  if (sharpness) spec->series_mask |= 1u << SSW_SERIES_EDGE_RATIO;
   return SSW_OK;
 }
 

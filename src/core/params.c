@@ -99,6 +99,7 @@ static const ssw_param_key_t keys[] = {
     INT_KEY(record_points, "train", "50", 2, 1e6, "recorded steps"),
     ENUM_KEY(record_spacing, "train", "log", spacing_names, "spacing of recorded steps"),
     BOOL_KEY(ntk_eigs, "train", "false", "NTK Gram extreme eigenvalues at init"),
+    BOOL_KEY(record_sharpness, "train", "false", "record the edge ratio at every record point (series edge_ratio)"),
     ENUM_KEY(edge_check, "train", "warn", edge_check_names,
              "validate/plan when the step is beyond the stability edge at init in a sampled cell: warn, error, off"),
     INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),

@@ -11,7 +11,7 @@
 #include "shallowsweep/ntk.h"
 
 const char *const ssw_series_names[SSW_SERIES_COUNT] = {
-    "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss"};
+    "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio"};
 
 const char *const ssw_status_names[SSW_STATUS_COUNT] = {"pending", "converged", "max_iters", "diverged",
                                                          "failed"};
@@ -203,7 +203,8 @@ double ssw_trainer_cost(const ssw_params_t *p) {
     flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
   }
   /* the edge ratio at the start and the end: each power iteration costs about one step */
-  flops += 2.0 * SSW_EDGE_COST_ITERS * step_cost(&M, z.n_loss);
+  flops += (2.0 + (p->record_sharpness ? (double)p->record_points : 0.0)) * SSW_EDGE_COST_ITERS *
+           step_cost(&M, z.n_loss);
   return flops;
 }
 
@@ -270,6 +271,8 @@ static int test_loss(ssw_trainer_t *t, run_state_t *st, double *out) {
   return SSW_OK;
 }
 
+static int edge_ratio(ssw_trainer_t *t, run_state_t *st, double *ratio);
+
 /* Record point i: the loss-set quantities at theta_t; ws->Z holds the loss set's Z. */
 static int record(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st, double loss) {
   const ssw_model_t *M = &t->M;
@@ -284,6 +287,7 @@ static int record(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st, double los
   for (int64_t e = 0; e < nm; e++) changed += (t->ws.Z[e] > 0) != t->sign0[e];
   r->series[SSW_SERIES_PATTERN_CHANGE][i] = (double)changed / (double)nm;
   if (t->p.test_n > 0) SSW_TRY(test_loss(t, st, &r->series[SSW_SERIES_TEST_LOSS][i]));
+  if (t->p.record_sharpness) SSW_TRY(edge_ratio(t, st, &r->series[SSW_SERIES_EDGE_RATIO][i]));
   return SSW_OK;
 }
 

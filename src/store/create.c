@@ -147,6 +147,7 @@ static const char *const series_descriptions[SSW_SERIES_COUNT] = {
   [SSW_SERIES_OUTER_DIST] = "||a_t - a_0|| / ||a_0|| (NaN when a_0 = 0)",
   [SSW_SERIES_PATTERN_CHANGE] = "fraction of (i, j) whose preactivation sign differs from step 0",
   [SSW_SERIES_TEST_LOSS] = "loss on test_n fresh samples",
+  [SSW_SERIES_EDGE_RATIO] = "lambda_max(J D J^T / n) / 2 at the step: above 1 unstable (record_sharpness)",
 };
 
 static int create_traj_group(hid_t file, const ssw_store_spec_t *spec, int rank) {

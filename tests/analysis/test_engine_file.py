@@ -273,3 +273,27 @@ def test_verdict_map_unstable_marks_and_summary(finished):
     assert f"{cells} unstable cell" in fitted.label and "left out of the fit" in fitted.label
     js = status_json(finished)["diagnosis"]
     assert f"why max_iters: unstable {js['unstable']}, slow {js['slow']}, plateau {js['plateau']}" in summary_text(ds)
+
+
+def test_record_sharpness_adds_the_edge_ratio_series(tmp_path):
+    import h5py
+    sweep = tmp_path / "sharp.yaml"
+    sweep.write_text("model: {activation: tanh, width: 8}\ndata: {dim: 3}\n"
+                     "train: {lr: 0.5, max_iters: 50, record_points: 6, record_sharpness: true}\ngrid: {n: [4, 8]}\n")
+    out = tmp_path / "sharp.h5"
+    r = subprocess.run([str(EXE), "run", str(sweep), "-o", str(out), "--quiet"], env=ENV, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    c = json.loads(subprocess.run([str(EXE), "cell", str(sweep), "--at", "n=8", "--json"], env=ENV,
+                                  capture_output=True, text=True, check=True).stdout)
+    with h5py.File(out, "r") as f:
+        assert "edge_ratio" in list(f.attrs["series"])
+        got = f["traj/edge_ratio"][1, 0]  # n=8, seed 0
+        assert np.array_equal(got, np.array(c["series"]["edge_ratio"], dtype=float))
+        assert got[0] == f["cell/edge_ratio_init"][1, 0]
+    plain = tmp_path / "plain.h5"
+    r = subprocess.run([str(EXE), "run", str(sweep), "-o", str(plain), "--quiet", "--set", "record_sharpness=false"],
+                       env=ENV, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(plain, "r") as f:
+        assert "edge_ratio" not in f["traj"]

@@ -30,7 +30,7 @@ SLOW_BUDGET_MULTIPLE = 10.0   # slow: the tolerance within this many budgets, at
 EDGE_OF_STABILITY = 0.95      # a final edge ratio above this: at the edge of stability
 KINKED = ("relu", "leaky_relu", "ramp")  # rises below the edge are kinks, not instability
 
-SERIES = ("loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss")
+SERIES = ("loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio")
 
 
 # ---- activations σ and σ' (DESIGN.md §2, "Activations") ------------------------------
@@ -191,6 +191,7 @@ class Config:
     tol_rel: float
     diverge_factor: float
     test_n: int
+    record_sharpness: bool
 
     @classmethod
     def from_params(cls, p):
@@ -204,7 +205,8 @@ class Config:
                    rate_ratio=float(p["rate_ratio"]), batch_size=int(p["batch_size"]),
                    online=parse_bool(p["online"]), max_iters=int(p["max_iters"]),
                    tol=float(p["tol"]), tol_rel=float(p["tol_rel"]),
-                   diverge_factor=float(p["diverge_factor"]), test_n=int(p["test_n"]))
+                   diverge_factor=float(p["diverge_factor"]), test_n=int(p["test_n"]),
+                   record_sharpness=parse_bool(p["record_sharpness"]))
 
 
 # ---- training: the loop, recording and verdict ---------------------------------------
@@ -299,6 +301,8 @@ def _train(export):
                 series["pattern_change"][i] = np.mean((M.preact(W, b, X) > 0) != sign0)
                 if cfg.test_n > 0:
                     series["test_loss"][i] = M.loss(W, b, a, X_test, y_test)
+                if cfg.record_sharpness:
+                    series["edge_ratio"][i] = edge_ratio(M, W, b, a, X, groups, eta_in, eta_out)
             if L <= cfg.tol or (cfg.tol_rel > 0 and L <= cfg.tol_rel * L0):
                 status, iters_to_tol = STATUS_CONVERGED, t
                 break

@@ -97,6 +97,7 @@ CONFIGS = [
     cfg("tanh-inner-outer-rate-ratio", 2, activation="tanh", rate_ratio=0.1, lr=0.3, tol=0,
         label_noise=0.1),
     cfg("tanh-zero-outer", 2, activation="tanh", outer_init="zero", lr=0.3, tol=0),
+    cfg("softplus-sharpness", 2, activation="softplus", lr=0.5, tol=0, record_sharpness=True),
     cfg("tanh-zero-inner", 2, activation="tanh", inner_init_std=0, bias=True,
         bias_init_std=0.5, lr=0.3, tol=0),
     # the position model of the two-timescale experiments: d = 1, f = sum a_j sigma(x - u_j)
@@ -254,13 +255,14 @@ def test_trajectory(keys, status):
     c, r = e["result"], ref.train(e)
     bad = []
     for name in ref.SERIES:
-        bad += mismatches(name, c[name], r[name], RTOL, e["steps"])
+        bad += mismatches(name, c[name], r[name], RTOL_EDGE if name == "edge_ratio" else RTOL, e["steps"])
     for name in ("init_loss", "final_loss", "max_rise", "loss_ratio"):
         bad += mismatches(name, c[name], r[name], RTOL)
     for name in ("edge_ratio_init", "edge_ratio_final"):  # power iteration vs a full eigensolver
         bad += mismatches(name, c[name], r[name], RTOL_EDGE)
     for name in ref.SERIES:
-        bad += mismatches("final_" + name, c["final_series"][name], r["final_series"][name], RTOL)
+        bad += mismatches("final_" + name, c["final_series"][name], r["final_series"][name],
+                          RTOL_EDGE if name == "edge_ratio" else RTOL)
     for name in ("status", "iters", "iters_to_tol", "loss_rises", "diagnosis"):
         if c[name] != r[name]:
             bad.append((name, c[name], r[name], math.inf, math.inf))
