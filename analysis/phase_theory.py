@@ -71,6 +71,18 @@ def draw_theory(ax, pd, panel, cond, color):
     return label
 
 
+def refuse_unreliable_fit(spec: str, pd) -> None:
+    """A boundary is only real where the cells below it failed for the right reason: when most
+    cells that did not converge (fraction < 1/2) had an unstable seed, there is no boundary to
+    fit a law to, and a fitted line would dress a step-size artifact as a theorem."""
+    failing = pd["converged"].values < 0.5
+    unstable = failing & (pd["unstable"].values > 0)
+    if failing.any() and 2 * int(unstable.sum()) >= int(failing.sum()):
+        raise AnalysisError(f"--theory {spec}: {int(unstable.sum())} of the {int(failing.sum())} cells that did not "
+                            f"converge had an unstable seed, so their boundary is the step size's, not the "
+                            f"network's: no fit (lower lr, see shallowsweep validate)")
+
+
 def theory_condition(spec: str, pd):
     """'NAME' as published, or 'NAME:fit' with C fitted to this diagram's 50% boundary."""
     name, _, mode = spec.partition(":")
@@ -80,6 +92,7 @@ def theory_condition(spec: str, pd):
     if mode != "fit":
         raise AnalysisError(f"--theory {spec}: write NAME or NAME:fit")
     x, y, facet = pd.attrs["x"], pd.attrs["y"], pd.attrs["facet"]
+    refuse_unreliable_fit(spec, pd)
     X, Y = np.meshgrid(pd[x].values.astype(float), pd[y].values.astype(float))  # (y, x) cells
     panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
     width, frac, var = [], [], {k: [] for k in cond.variables}

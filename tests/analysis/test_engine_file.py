@@ -269,8 +269,16 @@ def test_verdict_map_unstable_marks_and_summary(finished):
     fig, pdc = phase(ds, "width", "n")
     cells = int((unstable_seeds > 0).sum())
     assert any(t.startswith(f"{cells} cell") and "unstable seed" in t for t in legend_texts(fig)), legend_texts(fig)
-    fitted = theory_condition("oymak2020:fit", pdc)
-    assert f"{cells} unstable cell" in fitted.label and "left out of the fit" in fitted.label
+    failing = pdc["converged"].values < 0.5
+    if 2 * int((failing & (pdc["unstable"].values > 0)).sum()) >= int(failing.sum()):  # mostly artifacts: no fit
+        with pytest.raises(Exception, match="had an unstable seed, so their boundary is the step size's"):
+            theory_condition("oymak2020:fit", pdc)
+    one = pdc.copy(deep=True)  # one unstable failing cell among reliable ones: fitted without it
+    u = np.zeros_like(one["unstable"].values)
+    u[np.unravel_index(np.flatnonzero(failing)[0], u.shape)] = 1
+    one["unstable"].values[...] = u
+    fitted = theory_condition("oymak2020:fit", one)
+    assert "1 unstable cell left out of the fit" in fitted.label, fitted.label
     js = status_json(finished)["diagnosis"]
     assert f"why max_iters: unstable {js['unstable']}, slow {js['slow']}, plateau {js['plateau']}" in summary_text(ds)
 
