@@ -278,7 +278,8 @@ class Cell(unittest.TestCase):
                         "ntk_max", "steps", "series"):
                 self.assertEqual(mine[key], core[key], f"{at}: {key}")
             self.assertEqual(set(mine["series"]), {"loss", "grad_norm", "inner_dist", "outer_dist",
-                                                   "pattern_change", "test_loss"})
+                                                   "pattern_change", "test_loss", "edge_ratio"})
+            self.assertTrue(all(v is None for v in mine["series"]["edge_ratio"]))  # not asked for
             self.assertEqual(mine["params"]["ntk_eigs"], "true")
 
     def test_human_output(self):
