@@ -18,6 +18,21 @@
 
 enum { N = 15, D = 3, M = 7 }; /* odd sizes on purpose */
 
+/* A cell of params p: its model, training inputs X (N, D) and initial theta (P, malloc'ed). */
+static double *make_cell(ssw_params_t *p, ssw_model_t *Mod, double *X) {
+  double y[N];
+  ssw_params_resolve(p);
+  ssw_model_from_params(Mod, p);
+  double *theta = calloc((size_t)ssw_theta_size(Mod), sizeof *theta);
+  assert_non_null(theta);
+  ssw_source_t src;
+  assert_int_equal(ssw_source_init(&src, p), SSW_OK);
+  assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, N, X, y), SSW_OK);
+  ssw_source_fini(&src);
+  assert_int_equal(ssw_init_weights(p, Mod, theta), SSW_OK);
+  return theta;
+}
+
 /* lambda_max of J D J^T / n from J (n, P_trained), columns W, b, a in theta order. */
 static double full_top_eig(const ssw_model_t *Mod, const double *theta, const double *X, unsigned groups,
                            double eta_in, double eta_out) {
@@ -60,16 +75,8 @@ static void test_power_iteration_matches_full_eigendecomposition(void **state) {
           ssw_params_init(&p);
           p.width = M, p.dim = D, p.n = N, p.activation = (ssw_activation_t)act, p.bias = bias;
           p.bias_init_std = 0.5, p.ramp_width = 2.0, p.seed = (int64_t)(act * 31 + g * 7 + q);
-          ssw_params_resolve(&p);
           ssw_model_t Mod;
-          ssw_model_from_params(&Mod, &p);
-          double X[N * D], y[N], *theta = calloc((size_t)ssw_theta_size(&Mod), sizeof *theta);
-          assert_non_null(theta);
-          ssw_source_t src;
-          assert_int_equal(ssw_source_init(&src, &p), SSW_OK);
-          assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, N, X, y), SSW_OK);
-          ssw_source_fini(&src);
-          assert_int_equal(ssw_init_weights(&p, &Mod, theta), SSW_OK);
+          double X[N * D], *theta = make_cell(&p, &Mod, X);
           const double eta_out = 0.7, eta_in = ratios[q] * eta_out;
           ssw_edge_t edge;
           assert_int_equal(ssw_ntk_edge_ratio(&Mod, theta, N, X, group_sets[g], eta_in, eta_out, &edge), SSW_OK);
@@ -99,16 +106,8 @@ static void test_linear_outer_layer_closed_form(void **state) {
   ssw_params_t p;
   ssw_params_init(&p);
   p.width = M, p.dim = D, p.n = N, p.activation = SSW_ACT_LINEAR, p.seed = 5;
-  ssw_params_resolve(&p);
   ssw_model_t Mod;
-  ssw_model_from_params(&Mod, &p);
-  double X[N * D], y[N], *theta = calloc((size_t)ssw_theta_size(&Mod), sizeof *theta);
-  assert_non_null(theta);
-  ssw_source_t src;
-  assert_int_equal(ssw_source_init(&src, &p), SSW_OK);
-  assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, N, X, y), SSW_OK);
-  ssw_source_fini(&src);
-  assert_int_equal(ssw_init_weights(&p, &Mod, theta), SSW_OK);
+  double X[N * D], *theta = make_cell(&p, &Mod, X);
   double H[N * M], K[N * N], w[N];
   for (int i = 0; i < N; i++)
     for (int j = 0; j < M; j++) {
