@@ -49,6 +49,7 @@ typedef struct ssw_result {
   int64_t iters;                      /* updates done when the run stopped */
   int64_t iters_to_tol;               /* first step meeting tol/tol_rel, -1 if never */
   double wall_s;                      /* seconds, whole cell */
+  double edge_s;                      /* of wall_s, seconds spent on edge ratios (not training) */
   double gflops;                      /* model flops / wall_s / 1e9 */
   double ntk_min, ntk_max;            /* NTK Gram extreme eigenvalues (NaN if not asked) */
   /* descent: full-batch GD compares L at every step with the step before, minibatch and

@@ -49,6 +49,7 @@ void ssw_result_clear(ssw_result_t *r) {
   r->iters_to_tol = -1;
   r->loss_rises = -1;
   r->max_rise = r->edge_ratio_init = r->edge_ratio_final = r->loss_ratio = NAN;
+  r->edge_s = 0.0;
   for (int s = 0; s < SSW_SERIES_COUNT; s++) r->final_series[s] = NAN;
   r->diagnosis = SSW_DIAG_NONE;
   r->message[0] = '\0';
@@ -178,8 +179,9 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * terms the many small cells of a sweep would look free to the ETA and to batching. */
 #define SSW_ELEMENT_COST_FLOPS 50.0
 #define SSW_STEP_OVERHEAD_FLOPS 6e3
-/* Power iterations an edge ratio takes, typically (tests/unit/test_edge: 3 to 325). */
-#define SSW_EDGE_COST_ITERS 100.0
+/* Step-equivalents an edge ratio costs: up to 325 power iterations in tests/unit/test_edge, about
+ * 320 step times measured at width 4096, n 1024 (tests/bench/bench_core, edge_s). */
+#define SSW_EDGE_COST_ITERS 300.0
 
 static double step_cost(const ssw_model_t *M, int64_t batch) {
   return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
@@ -240,6 +242,7 @@ void ssw_trainer_fini(ssw_trainer_t *t) {
 
 typedef struct {
   double W0_norm, a0_norm; /* ||W_0||_F, ||a_0|| */
+  double edge_s;           /* seconds in edge_ratio */
   double flops;            /* model flops so far */
   int64_t next_record;     /* index into r->steps */
 } run_state_t;
@@ -364,8 +367,10 @@ static int batch_step(ssw_trainer_t *t, run_state_t *st, int64_t step) {
 /* The edge ratio of the full loss at theta for this cell's steps (ntk.h). */
 static int edge_ratio(ssw_trainer_t *t, run_state_t *st, double *ratio) {
   ssw_edge_t edge;
+  const double t0 = ssw_clock_monotonic();
   SSW_TRY(ssw_ntk_edge_ratio(&t->M, t->theta, t->n_loss, t->X, t->groups, t->p.rate_ratio * t->p.lr, t->p.lr,
                              &edge));
+  st->edge_s += ssw_clock_monotonic() - t0;
   st->flops += (double)edge.iters * ssw_model_step_flops(&t->M, t->n_loss);
   *ratio = edge.ratio;
   return SSW_OK;
@@ -433,6 +438,7 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
   SSW_TRY(rc);
   SSW_TRY(finish(t, r, &st));
   r->wall_s = ssw_clock_monotonic() - t0;
+  r->edge_s = st.edge_s;
   r->gflops = r->wall_s > 0 ? st.flops / r->wall_s * 1e-9 : NAN;
   return SSW_OK;
 }
