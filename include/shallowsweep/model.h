@@ -32,11 +32,17 @@ static inline int64_t ssw_theta_size(const ssw_model_t *M) { return M->m * M->d 
  * activation; the caller sets m, d, s for a teacher). */
 void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p);
 
-/* sigma(z) and sigma'(z) for the model's activation. */
+/* sigma(z) and sigma'(z) for the model's activation: the scalar twin, on libm. */
 double ssw_act(const ssw_model_t *M, double z);
 double ssw_act_deriv(const ssw_model_t *M, double z);
-/* Both at once over an array: h[i] = sigma(z[i]), g[i] = sigma'(z[i]) (g may be NULL). */
+/* Both at once over an array: h[i] = sigma(z[i]), g[i] = sigma'(z[i]) (g may be NULL), z, h,
+ * g (count). ssw_act_apply runs the vectorized kernels (shallowsweep/simd.h: SLEEF, within
+ * 1.5 ulp of libm); ssw_act_apply_scalar is the libm twin they are tested against. */
 void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double *h, double *g);
+void ssw_act_apply_scalar(const ssw_model_t *M, int64_t count, const double *z, double *h, double *g);
+/* g[i] = sigma'(z[i]) given h[i] = sigma(z[i]) from ssw_act_apply (count). */
+void ssw_act_deriv_from_value(const ssw_model_t *M, int64_t count, const double *z, const double *h,
+                              double *g);
 
 /* Scratch for up to n_max samples; allocated once per cell, reused every step. */
 typedef struct ssw_workspace {

@@ -14,102 +14,11 @@
 #include <cblas.h>
 
 #include "shallowsweep/error.h"
-
-#define SQRT1_2 0.70710678118654752440     /* 1/sqrt(2) */
-#define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
-#define TWO_OVER_SQRT_PI 1.12837916709551257390
+#include "shallowsweep/simd.h"
 
 void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p) {
   *M = (ssw_model_t){.m = p->width, .d = p->dim, .act = p->activation, .leaky_slope = p->leaky_slope,
                      .ramp_width = p->ramp_width, .s = p->output_scale, .bias = p->bias};
-}
-
-static double clip(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
-static double sigmoid(double z) {
-  if (z >= 0) return 1.0 / (1.0 + exp(-z));
-  double e = exp(z);
-  return e / (1.0 + e);
-}
-
-/* smooth_step, u = z / eta: clip(4(u+1/2)^3, 0, 1/2) + clip(1/2 - 4(1/2-u)^3, 0, 1/2). */
-static double smooth_step(double u) {
-  double left = u + 0.5, right = 0.5 - u;
-  return clip(4.0 * left * left * left, 0.0, 0.5) + clip(0.5 - 4.0 * right * right * right, 0.0, 0.5);
-}
-
-static double smooth_step_deriv(double u) { /* d/du; the caller divides by eta */
-  if (u <= -0.5 || u >= 0.5) return 0.0;
-  double t = u < 0 ? u + 0.5 : 0.5 - u;
-  return 12.0 * t * t;
-}
-
-void ssw_act_apply(const ssw_model_t *M, int64_t count, const double *z, double *h, double *g) {
-  const double alpha = M->leaky_slope, eta = M->ramp_width;
-  switch (M->act) {
-  case SSW_ACT_RELU:
-    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] : 0.0;
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : 0.0;
-    break;
-  case SSW_ACT_LEAKY_RELU:
-    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] : alpha * z[i];
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : alpha;
-    break;
-  case SSW_ACT_QUADRATIC:
-    for (int64_t i = 0; i < count; i++) h[i] = z[i] * z[i];
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = 2.0 * z[i];
-    break;
-  case SSW_ACT_TANH:
-    for (int64_t i = 0; i < count; i++) h[i] = tanh(z[i]);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0 - h[i] * h[i];
-    break;
-  case SSW_ACT_SOFTPLUS: /* log(1 + e^z), stable on both sides; derivative the logistic */
-    for (int64_t i = 0; i < count; i++) h[i] = z[i] > 0 ? z[i] + log1p(exp(-z[i])) : log1p(exp(z[i]));
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = sigmoid(z[i]);
-    break;
-  case SSW_ACT_SIGMOID:
-    for (int64_t i = 0; i < count; i++) h[i] = sigmoid(z[i]);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = h[i] * (1.0 - h[i]);
-    break;
-  case SSW_ACT_ERF:
-    for (int64_t i = 0; i < count; i++) h[i] = erf(z[i]);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = TWO_OVER_SQRT_PI * exp(-z[i] * z[i]);
-    break;
-  case SSW_ACT_GELU: /* z Phi(z), Phi(z) = erfc(-z / sqrt 2) / 2; derivative Phi(z) + z phi(z) */
-    for (int64_t i = 0; i < count; i++) {
-      double cdf = 0.5 * erfc(-z[i] * SQRT1_2);
-      h[i] = z[i] * cdf;
-      if (g) g[i] = cdf + z[i] * INV_SQRT_2PI * exp(-0.5 * z[i] * z[i]);
-    }
-    break;
-  case SSW_ACT_LINEAR:
-    for (int64_t i = 0; i < count; i++) h[i] = z[i];
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0;
-    break;
-  case SSW_ACT_RAMP: /* clip(z/eta + 1/2, 0, 1) */
-    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] / eta + 0.5, 0.0, 1.0);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] / eta) < 0.5 ? 1.0 / eta : 0.0;
-    break;
-  case SSW_ACT_SMOOTH_STEP:
-    for (int64_t i = 0; i < count; i++) h[i] = smooth_step(z[i] / eta);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = smooth_step_deriv(z[i] / eta) / eta;
-    break;
-  default:
-    for (int64_t i = 0; i < count; i++) h[i] = NAN;
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = NAN;
-  }
-}
-
-double ssw_act(const ssw_model_t *M, double z) {
-  double h;
-  ssw_act_apply(M, 1, &z, &h, NULL);
-  return h;
-}
-
-double ssw_act_deriv(const ssw_model_t *M, double z) {
-  double h, g;
-  ssw_act_apply(M, 1, &z, &h, &g);
-  return g;
 }
 
 /* Neurons per block: a block's rows of Z (forward) and of G (backward) stay in cache between
@@ -151,31 +60,6 @@ void ssw_workspace_fini(ssw_workspace_t *ws) {
   free(ws->G);
   free(ws->r);
   memset(ws, 0, sizeof *ws);
-}
-
-/* sigma'(z) given z and h = sigma(z) (cheaper for tanh and sigmoid), g (count). */
-static void act_deriv_given_value(const ssw_model_t *M, int64_t count, const double *z, const double *h,
-                                  double *g) {
-  switch (M->act) {
-  case SSW_ACT_RELU:
-    for (int64_t i = 0; i < count; i++) g[i] = z[i] > 0 ? 1.0 : 0.0;
-    break;
-  case SSW_ACT_TANH:
-    for (int64_t i = 0; i < count; i++) g[i] = 1.0 - h[i] * h[i];
-    break;
-  case SSW_ACT_SIGMOID:
-    for (int64_t i = 0; i < count; i++) g[i] = h[i] * (1.0 - h[i]);
-    break;
-  case SSW_ACT_QUADRATIC:
-    for (int64_t i = 0; i < count; i++) g[i] = 2.0 * z[i];
-    break;
-  default: { /* the rest need sigma' from z: reuse the two-output kernel on a scratch row */
-    enum { CHUNK = 256 };
-    double scratch[CHUNK];
-    for (int64_t i = 0; i < count; i += CHUNK)
-      ssw_act_apply(M, count - i < CHUNK ? count - i : CHUNK, z + i, scratch, g + i);
-  }
-  }
 }
 
 /* Activations so cheap that recomputing sigma(z) in the backward costs less than the memory
@@ -236,7 +120,7 @@ static double backward_chunk(const ssw_model_t *M, const double *z, const double
     ssw_act_apply(M, count, z, h_buf, want_g ? d_buf : NULL);
     h = h_buf;
   } else if (want_g) {
-    act_deriv_given_value(M, count, z, h, d_buf);
+    ssw_act_deriv_from_value(M, count, z, h, d_buf);
   }
   double rh = 0.0, sum = 0.0;
   for (int64_t i = 0; i < count; i++) rh += r[i] * h[i];

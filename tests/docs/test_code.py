@@ -14,7 +14,7 @@ SOURCE = os.environ.get("SSW_SOURCE_DIR", os.path.join(os.path.dirname(__file__)
 LAYERS = ["core", "sweep", "store", "engine", "cli"]
 HEADERS = {  # public header -> layer
     "error": "core", "text": "core", "clock": "core", "params": "core", "expr": "core", "rng": "core",
-    "data": "core", "model": "core", "init": "core", "ntk": "core", "train": "core",
+    "data": "core", "model": "core", "init": "core", "ntk": "core", "train": "core", "simd": "core",
     "sweep": "sweep", "check": "store", "store": "store", "deadline": "engine", "engine": "engine",
 }
 # System headers of the libraries a layer links (anything else of these is refused).

@@ -1,5 +1,6 @@
 /* Model kernels: gradients against central finite differences for every activation, trained
- * group and bias setting; the BLAS kernel against its plain-loop twin; symmetric init. */
+ * group and bias setting; the BLAS kernel against its plain-loop twin; symmetric init. The
+ * whole group runs once per instruction set this CPU has (shallowsweep/simd.h). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "shallowsweep/init.h"
 #include "shallowsweep/model.h"
 #include "shallowsweep/params.h"
+#include "shallowsweep/simd.h"
 
 enum { N = 12, D = 5, M = 8 };
 
@@ -256,5 +258,15 @@ int main(void) {
       cmocka_unit_test(test_symmetric_init_gives_zero_output),
       cmocka_unit_test(test_init_scale_multiplies_named_groups),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  static const char *const paths[] = {"baseline", "avx2", "avx512"};
+  int failed = 0;
+  for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++) {
+    if (!ssw_simd_supported(paths[k])) {
+      fprintf(stderr, "instruction set %s: not run, this CPU lacks it\n", paths[k]);
+      continue;
+    }
+    assert_int_equal(ssw_simd_select(paths[k]), SSW_OK);
+    failed += _cmocka_run_group_tests(paths[k], tests, sizeof tests / sizeof tests[0], NULL, NULL);
+  }
+  return failed;
 }
