@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "shallowsweep/simd.h"
 #include "ssw_config.h"
 
 /* The subcommands, in --help order. Adding one: an X(name) line here, a file cmd_<name>.c
@@ -46,8 +47,12 @@ int main(int argc, char **argv) {
     return SSW_EXIT_OK;
   }
   if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-    printf("shallowsweep %s\n", SSW_VERSION);
+    printf("shallowsweep %s (activation kernels: %s)\n", SSW_VERSION, ssw_simd_path());
     return SSW_EXIT_OK;
+  }
+  if (ssw_simd_check_env() != SSW_OK) { /* a bad SSW_SIMD is refused before any work */
+    fprintf(stderr, "shallowsweep: %s\n", ssw_error_message());
+    return SSW_EXIT_USAGE;
   }
   for (int i = 0; commands[i]; i++) {
     if (strcmp(commands[i]->name, name) != 0) continue;

@@ -2,7 +2,11 @@
  * beside the single-thread DGEMM rate measured in the same run (this machine is shared and
  * noisy: compare ratios, not absolute figures). Prints a table; never passes or fails on time.
  *
- *   bench_core [--quick | --only WIDTH N DIM]
+ *   bench_core [--quick | --only WIDTH N DIM | --activations]
+ *
+ * --activations: every activation at the three shapes of tests/bench/bench_activations.py
+ * (which runs this and numpy and PyTorch in one run), one line each:
+ *   act NAME SHAPE WIDTH N DIM US_PER_STEP GFLOPS
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include <cblas.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/simd.h"
 #include "shallowsweep/train.h"
 
 /* Minimum measured time per configuration: long enough to average over timer and noise. */
@@ -42,11 +47,11 @@ static double dgemm_gflops(int size) {
 
 /* Seconds per full-batch GD step of the real training loop (ssw_trainer_run: forward, backward,
  * update, verdict), all groups trained; best of several runs. */
-static int time_step(int64_t width, int64_t n, int64_t dim, double *seconds, double *flops) {
+static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim, double *seconds, double *flops) {
   const int64_t steps = n * width * dim > 100000000 ? 2 : 1 + 20000000 / (n * width * dim);
   ssw_params_t p;
   ssw_params_init(&p);
-  p.width = width, p.n = n, p.dim = dim, p.max_iters = steps, p.record_points = 2;
+  p.width = width, p.n = n, p.dim = dim, p.max_iters = steps, p.record_points = 2, p.activation = act;
   p.lr = 1e-3, p.tol = 0; /* never stops early */
   ssw_trainer_t t;
   ssw_result_t r;
@@ -70,15 +75,42 @@ static int time_step(int64_t width, int64_t n, int64_t dim, double *seconds, dou
   return SSW_OK;
 }
 
+/* The three shapes of issue 12: tiny, thin (small d, the seed experiments) and big. */
+static const struct { const char *name; int64_t width, n, dim; } SHAPES[] = {
+    {"tiny", 16, 16, 16}, {"thin", 1024, 256, 8}, {"big", 4096, 1024, 64}};
+
+static int activations_table(void) {
+  for (size_t k = 0; k < sizeof SHAPES / sizeof SHAPES[0]; k++)
+    for (int act = 0; act < SSW_ACT_COUNT; act++) {
+      double sec, flops;
+      SSW_TRY(time_step((ssw_activation_t)act, SHAPES[k].width, SHAPES[k].n, SHAPES[k].dim, &sec, &flops));
+      printf("act %s %s %lld %lld %lld %.3f %.3f\n", ssw_activation_name((ssw_activation_t)act), SHAPES[k].name,
+             (long long)SHAPES[k].width, (long long)SHAPES[k].n, (long long)SHAPES[k].dim, sec * 1e6,
+             flops / sec * 1e-9);
+      fflush(stdout);
+    }
+  return SSW_OK;
+}
+
 int main(int argc, char **argv) {
   const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  const bool acts = argc > 1 && strcmp(argv[1], "--activations") == 0;
   const bool only = argc == 5 && strcmp(argv[1], "--only") == 0; /* --only WIDTH N DIM */
   ssw_blas_single_thread();
   const char *coretype = getenv("OPENBLAS_CORETYPE");
   printf("OpenBLAS config: %s; OPENBLAS_CORETYPE=%s; kernel core: %s\n", openblas_get_config(),
          coretype ? coretype : "(unset)", openblas_get_corename());
   const double peak = dgemm_gflops(DGEMM_SIZE);
+  printf("activation kernels: %s (SSW_SIMD=%s)\n", ssw_simd_path(), getenv("SSW_SIMD") ? getenv("SSW_SIMD") : "(unset)");
   printf("single-thread DGEMM %dx%d: %.1f GFLOP/s\n\n", DGEMM_SIZE, DGEMM_SIZE, peak);
+  if (acts) {
+    if (activations_table() != SSW_OK) {
+      ssw_error_print(stderr, "bench_core: ");
+      return 1;
+    }
+    printf("\nDGEMM again at the end: %.1f GFLOP/s\n", dgemm_gflops(DGEMM_SIZE));
+    return 0;
+  }
   const int64_t widths[] = {16, 64, 256, 1024, 4096}, ns[] = {16, 64, 256, 1024}, dims[] = {16, 64};
   printf("%6s %6s %4s %12s %10s %9s\n", "width", "n", "dim", "us/step", "GFLOP/s", "of DGEMM");
   for (size_t a = 0; a < 2; a++)
@@ -87,7 +119,7 @@ int main(int argc, char **argv) {
         if (quick && !(c == 0 || c == 4)) continue;
         if (only && (widths[c] != atoll(argv[2]) || ns[b] != atoll(argv[3]) || dims[a] != atoll(argv[4]))) continue;
         double sec, flops;
-        if (time_step(widths[c], ns[b], dims[a], &sec, &flops) != SSW_OK) {
+        if (time_step(SSW_ACT_RELU, widths[c], ns[b], dims[a], &sec, &flops) != SSW_OK) {
           ssw_error_print(stderr, "bench_core: ");
           return 1;
         }

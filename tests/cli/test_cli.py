@@ -282,6 +282,35 @@ class Cell(unittest.TestCase):
             self.assertTrue(all(v is None for v in mine["series"]["edge_ratio"]))  # not asked for
             self.assertEqual(mine["params"]["ntk_eigs"], "true")
 
+    def test_every_vector_width_gives_the_same_bits(self):
+        # SSW_SIMD picks the activation kernels; with FMA (avx2, avx512) they are SLEEF's
+        # deterministic functions, so a softplus cell's whole trajectory is the same bits.
+        # baseline (no FMA) may differ in the last bits: it is checked against the others to
+        # 1e-12 only. A bad SSW_SIMD is one line and exit 2.
+        sweep = self.path.replace("cell.yaml", "softplus.yaml")
+        with open(sweep, "w") as f:
+            f.write(self.SWEEP.replace("relu", "softplus"))
+        runs = {}
+        for isa in ("avx2", "avx512", "baseline"):
+            env = dict(os.environ, SSW_SIMD=isa)
+            r = run("cell", sweep, "--at", "width=32,n=40,seed=1", "--json", env=env)
+            if r.returncode == 2 and "this CPU cannot run" in r.stderr:
+                continue
+            self.assertEqual(r.returncode, 0, r.stderr)
+            runs[isa] = json.loads(r.stdout)
+        self.assertIn("baseline", runs)
+        fma = [runs[k] for k in ("avx2", "avx512") if k in runs]
+        for other in fma[1:]:
+            self.assertEqual(other["series"], fma[0]["series"])
+            self.assertEqual(other["final_loss"], fma[0]["final_loss"])
+        for other in fma:
+            self.assertAlmostEqual(other["final_loss"], runs["baseline"]["final_loss"],
+                                   delta=1e-12 * runs["baseline"]["final_loss"])
+        bad = run("cell", sweep, "--at", "width=32,n=40,seed=1", env=dict(os.environ, SSW_SIMD="avx3"))
+        self.assertEqual(bad.returncode, 2)
+        self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
+        self.assertIn("SSW_SIMD", bad.stderr)
+
     def test_human_output(self):
         r = run("cell", self.path, "--at", "width=8,n=40,seed=1", check=True)
         self.assertRegex(r.stdout, r"cell \d+ of 8: width=8,n=40,seed=1\nverdict +\w+")
