@@ -24,14 +24,14 @@ SSW_NODISCARD int ssw_ntk_extreme_eigs(const ssw_model_t *M, const double *theta
 /* GD's stability at theta for steps eta_in (W, b) and eta_out (a): the top eigenvalue of the
  * rate-weighted NTK K_D = J D J^T / n (D the step of each trained parameter; its nonzero
  * eigenvalues are those of D^(1/2) (J^T J / n) D^(1/2), the Gauss-Newton matrix at the step
- * size), by power iteration with Jacobian-vector products. ratio = lambda_max / 2: above 1 the
+ * size), by Lanczos with Jacobian-vector products. ratio = lambda_max / 2: above 1 the
  * step is beyond the stability edge (Cohen et al., ICLR 2021). */
-enum { SSW_EDGE_ITERS_MAX = 1000 };
-#define SSW_EDGE_RTOL 1e-12 /* stop when the Rayleigh quotient changes by less, relatively */
+enum { SSW_EDGE_ITERS_MAX = 64 }; /* Lanczos steps at most (each one K_D product) */
+#define SSW_EDGE_RTOL 1e-8 /* stop when the top Ritz pair's residual is below this times its value */
 typedef struct ssw_edge {
   double lambda_max; /* of K_D (includes the steps), >= 0 */
   double ratio;      /* lambda_max / 2 */
-  int iters;         /* power iterations used */
+  int iters;         /* Lanczos steps used (K_D products) */
   bool converged;    /* within SSW_EDGE_RTOL before SSW_EDGE_ITERS_MAX */
 } ssw_edge_t;
 SSW_NODISCARD int ssw_ntk_edge_ratio(const ssw_model_t *M, const double *theta, int64_t n, const double *X,

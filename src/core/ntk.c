@@ -167,8 +167,9 @@ static void jvp_over_n(kd_t *k, double *w) {
 }
 
 double ssw_ntk_edge_bytes(int64_t n, int64_t m, int64_t d) {
-  /* Z, H, E, T (n, m); u (P); v, w (n) */
-  return (double)sizeof(double) * (4.0 * (double)n * (double)m + (double)(m * d + 2 * m) + 2.0 * (double)n);
+  /* Z, H, E, T (n, m); u (P); the Lanczos basis (SSW_EDGE_ITERS_MAX, n); w (n) */
+  return (double)sizeof(double) * (4.0 * (double)n * (double)m + (double)(m * d + 2 * m) +
+                                   (SSW_EDGE_ITERS_MAX + 1.0) * (double)n);
 }
 
 static double dot(const double *a, const double *b, int64_t count) {
@@ -177,29 +178,63 @@ static double dot(const double *a, const double *b, int64_t count) {
   return s;
 }
 
-/* Power iteration on K_D from a fixed, generic start (deterministic: the same cell gives the
- * same number on every rank); the Rayleigh quotient converges as (lambda_2/lambda_1)^(2k). */
-static void power_iteration(kd_t *k, double *v, double *w, ssw_edge_t *out) {
+/* The largest eigenvalue of the j x j tridiagonal (alpha, beta) and the last entry of its unit
+ * eigenvector: the top Ritz pair of the Lanczos basis so far. */
+static int top_ritz(int j, const double *alpha, const double *beta, double *theta, double *last) {
+  double d[SSW_EDGE_ITERS_MAX], e[SSW_EDGE_ITERS_MAX], S[SSW_EDGE_ITERS_MAX * SSW_EDGE_ITERS_MAX];
+  memcpy(d, alpha, (size_t)j * sizeof *d);
+  if (j > 1) memcpy(e, beta, (size_t)(j - 1) * sizeof *e);
+  lapack_int info = LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', j, d, e, S, j);
+  SSW_REQUIRE(info == 0, SSW_ERR_LIB, "LAPACKE_dstev failed on the %d x %d Lanczos matrix (info %d)", j, j,
+              (int)info);
+  *theta = d[j - 1];                          /* ascending order */
+  *last = S[(size_t)(j - 1) * (size_t)j + (size_t)(j - 1)]; /* column j-1, row j-1 */
+  return SSW_OK;
+}
+
+/* Lanczos on K_D with full reorthogonalization, from a fixed, generic start (deterministic: the
+ * same cell gives the same number on every rank). Stops when the top Ritz pair's residual
+ * |beta_j s_j| is below SSW_EDGE_RTOL times the Ritz value (its eigenvalue error is then about
+ * the residual squared over the spectral gap), or the Krylov space is exhausted (beta = 0: the
+ * Ritz values are exact). Q (SSW_EDGE_ITERS_MAX, n) holds the basis. */
+static int lanczos(kd_t *k, double *Q, double *w, ssw_edge_t *out) {
   const int64_t n = k->n;
-  for (int64_t i = 0; i < n; i++) v[i] = 1.0 + 0.5 * sin(1.0 + (double)i); /* not orthogonal to the top */
-  double norm = sqrt(dot(v, v, n)), lambda = 0.0;
-  for (int64_t i = 0; i < n; i++) v[i] /= norm;
+  double alpha[SSW_EDGE_ITERS_MAX], beta[SSW_EDGE_ITERS_MAX], theta = 0.0, last = 1.0;
+  double *q = Q;
+  for (int64_t i = 0; i < n; i++) q[i] = 1.0 + 0.5 * sin(1.0 + (double)i); /* not orthogonal to the top */
+  double norm = sqrt(dot(q, q, n));
+  for (int64_t i = 0; i < n; i++) q[i] /= norm;
   out->converged = false;
-  for (out->iters = 1; out->iters <= SSW_EDGE_ITERS_MAX; out->iters++) {
-    weighted_vjp(k, v);
+  const int jmax = n < SSW_EDGE_ITERS_MAX ? (int)n : SSW_EDGE_ITERS_MAX;
+  for (int j = 1; j <= jmax; j++) {
+    q = Q + (size_t)(j - 1) * (size_t)n;
+    weighted_vjp(k, q);
     jvp_over_n(k, w);
-    double next = dot(v, w, n); /* v has unit length */
-    norm = sqrt(dot(w, w, n));
-    bool done = out->iters > 2 && fabs(next - lambda) <= SSW_EDGE_RTOL * fabs(next);
-    lambda = next;
-    if (done || norm == 0.0 || !isfinite(norm)) {
-      out->converged = done || norm == 0.0;
+    alpha[j - 1] = dot(q, w, n);
+    for (int pass = 0; pass < 2; pass++) /* twice is enough (Parlett) */
+      for (int i = 0; i < j; i++) {
+        const double *qi = Q + (size_t)i * (size_t)n, c = dot(qi, w, n);
+        for (int64_t l = 0; l < n; l++) w[l] -= c * qi[l];
+      }
+    beta[j - 1] = sqrt(dot(w, w, n));
+    out->iters = j;
+    if (!isfinite(alpha[j - 1]) || !isfinite(beta[j - 1])) {
+      theta = NAN;
       break;
     }
-    for (int64_t i = 0; i < n; i++) v[i] = w[i] / norm;
+    SSW_TRY(top_ritz(j, alpha, beta, &theta, &last));
+    if (fabs(beta[j - 1] * last) <= SSW_EDGE_RTOL * fabs(theta) || beta[j - 1] <= 1e-300 || theta == 0.0) {
+      out->converged = true;
+      break;
+    }
+    if (j == jmax) break;
+    double *next = Q + (size_t)j * (size_t)n;
+    for (int64_t l = 0; l < n; l++) next[l] = w[l] / beta[j - 1];
   }
-  out->lambda_max = lambda;
-  out->ratio = lambda / 2.0;
+  if (out->iters == n && !out->converged) out->converged = true; /* the whole space: exact */
+  out->lambda_max = theta;
+  out->ratio = theta / 2.0;
+  return SSW_OK;
 }
 
 int ssw_ntk_edge_ratio(const ssw_model_t *M, const double *theta, int64_t n, const double *X, unsigned groups,
@@ -215,13 +250,13 @@ int ssw_ntk_edge_ratio(const ssw_model_t *M, const double *theta, int64_t n, con
   k.E = calloc((size_t)(n * m), sizeof *k.E);
   k.T = calloc((size_t)(n * m), sizeof *k.T);
   k.u = calloc((size_t)ssw_theta_size(M), sizeof *k.u);
-  v = calloc((size_t)n, sizeof *v);
+  v = calloc((size_t)n * (size_t)SSW_EDGE_ITERS_MAX, sizeof *v); /* the Lanczos basis */
   w = calloc((size_t)n, sizeof *w);
   if (!Z || !k.H || !k.E || !k.T || !k.u || !v || !w) {
     rc = SSW_ERROR(SSW_ERR_NOMEM, "out of memory for the edge ratio (%.3g bytes)", ssw_ntk_edge_bytes(n, m, M->d));
   } else {
     preactivations(M, theta, n, X, Z, k.H, k.E);
-    power_iteration(&k, v, w, out);
+    rc = lanczos(&k, v, w, out);
   }
   free(Z), free(k.H), free(k.E), free(k.T), free(k.u), free(v), free(w);
   return rc;

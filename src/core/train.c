@@ -179,9 +179,10 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * terms the many small cells of a sweep would look free to the ETA and to batching. */
 #define SSW_ELEMENT_COST_FLOPS 50.0
 #define SSW_STEP_OVERHEAD_FLOPS 6e3
-/* Step-equivalents an edge ratio costs: up to 325 power iterations in tests/unit/test_edge, about
- * 320 step times measured at width 4096, n 1024 (tests/bench/bench_core, edge_s). */
-#define SSW_EDGE_COST_ITERS 300.0
+/* Step-equivalents an edge ratio costs: Lanczos needs at most 11 K_D products on the cells of
+ * tests/unit/test_edge and 31 at dim 32, width 2048, n 1024, where the whole edge ratio took 51
+ * step times (each product is two unblocked (n, m) passes); 300 with the power iteration of 0.2. */
+#define SSW_EDGE_COST_ITERS 50.0
 
 static double step_cost(const ssw_model_t *M, int64_t batch) {
   return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
@@ -204,7 +205,7 @@ double ssw_trainer_cost(const ssw_params_t *p) {
     double n = (double)z.n_loss;
     flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
   }
-  /* the edge ratio at the start and the end: each power iteration costs about one step */
+  /* the edge ratio at the start and the end */
   flops += (2.0 + (p->record_sharpness ? (double)p->record_points : 0.0)) * SSW_EDGE_COST_ITERS *
            step_cost(&M, z.n_loss);
   return flops;

@@ -1,4 +1,4 @@
-/* The edge ratio (ntk.c): the power iteration's top eigenvalue of the rate-weighted NTK
+/* The edge ratio (ntk.c): the Lanczos iteration's top eigenvalue of the rate-weighted NTK
  * K_D = J D J^T / n against a full eigendecomposition (LAPACKE dsyevd) of the same matrix
  * built from the explicit Jacobian, on random small cells: every activation, bias on and off,
  * every trained-group set, rate ratios from 1e-2 to 1e2. */
@@ -60,7 +60,7 @@ static double full_top_eig(const ssw_model_t *Mod, const double *theta, const do
   return w[N - 1];
 }
 
-static void test_power_iteration_matches_full_eigendecomposition(void **state) {
+static void test_lanczos_matches_full_eigendecomposition(void **state) {
   (void)state;
   static const unsigned group_sets[] = {SSW_GROUP_INNER, SSW_GROUP_OUTER, SSW_GROUP_INNER | SSW_GROUP_OUTER,
                                         SSW_GROUP_ALL};
@@ -87,14 +87,14 @@ static void test_power_iteration_matches_full_eigendecomposition(void **state) {
           most_iters = edge.iters > most_iters ? edge.iters : most_iters;
           cases++;
           if (!(err < 1e-8) || edge.ratio != edge.lambda_max / 2) {
-            fprintf(stderr, "FAIL %s bias=%d groups=%u ratio=%g: power %.17g vs full %.17g (rel %.2e, %d iters)\n",
+            fprintf(stderr, "FAIL %s bias=%d groups=%u ratio=%g: Lanczos %.17g vs full %.17g (rel %.2e, %d iters)\n",
                     ssw_activation_name((ssw_activation_t)act), bias, group_sets[g], ratios[q], edge.lambda_max,
                     want, err, edge.iters);
             failures++;
           }
           free(theta);
         }
-  fprintf(stderr, "%d cases: largest relative error %.2e (tolerance 1e-8), at most %d power iterations\n", cases,
+  fprintf(stderr, "%d cases: largest relative error %.2e (tolerance 1e-8), at most %d Lanczos steps\n", cases,
           worst, most_iters);
   assert_int_equal(failures, 0);
 }
@@ -131,7 +131,7 @@ static void test_linear_outer_layer_closed_form(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_power_iteration_matches_full_eigendecomposition),
+      cmocka_unit_test(test_lanczos_matches_full_eigendecomposition),
       cmocka_unit_test(test_linear_outer_layer_closed_form),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
