@@ -20,7 +20,12 @@ typedef struct ssw_model {
   double ramp_width;    /* ramp, smooth_step */
   double s;             /* output scale */
   bool bias;            /* b enters the preactivation (else b is ignored) */
+  bool fused;           /* loss and gradient by the fused small-d kernel, else by BLAS (GEMMs) */
 } ssw_model_t;
+
+/* The fused kernel's range: d up to this (ssw_model_from_params sets fused by it). Measured
+ * against the BLAS path by tests/bench/bench_core --crossover (README "Speed"). */
+enum { SSW_FUSED_MAX_DIM = 32 };
 
 /* Offsets into theta. */
 static inline int64_t ssw_theta_W(const ssw_model_t *M) { (void)M; return 0; }
@@ -46,18 +51,20 @@ void ssw_act_deriv_from_value(const ssw_model_t *M, int64_t count, const double 
 
 /* Scratch for up to n_max samples; allocated once per cell, reused every step. */
 typedef struct ssw_workspace {
-  int64_t n_max, m;
+  int64_t n_max, m, d;
+  bool keep_z;   /* leave Z of the last call in Z (default true; the fused kernel skips it if false) */
   double *Z;     /* (m, n_max) preactivations, neuron-major: row j is z_j over the samples */
   double *H;     /* (m, n_max) sigma(Z), kept for activations costly to recompute */
   double *h_row; /* (n_max) one row of sigma(Z) for cheap activations */
   double *G;     /* (block, n) the backward's G = (s/n) a .* sigma'(Z) .* r^T, one block of neurons */
   double *r;     /* (n_max) residuals f - y */
+  double *XT;    /* (d, n_max) the inputs transposed, for the fused kernel */
 } ssw_workspace_t;
 
-SSW_NODISCARD int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m);
+SSW_NODISCARD int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d);
 void ssw_workspace_fini(ssw_workspace_t *ws);
-/* Bytes ssw_workspace_init allocates for n_max samples and width m. */
-double ssw_workspace_bytes(int64_t n_max, int64_t m);
+/* Bytes ssw_workspace_init allocates for n_max samples, width m and d inputs. */
+double ssw_workspace_bytes(int64_t n_max, int64_t m, int64_t d);
 
 /* Loss L and, if grad != NULL, its gradient over the groups in `groups` (SSW_GROUP_*;
  * untrained groups' entries are set to 0). X (n, d), y (n), theta and grad (P).

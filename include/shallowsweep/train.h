@@ -121,6 +121,7 @@ typedef struct ssw_trainer {
   double *grad;            /* (P) */
   unsigned char *sign0;    /* (m, n_loss) preactivation > 0 at step 0, laid out as ws.Z */
   ssw_workspace_t ws;      /* for n_loss samples */
+  bool skip_edge;          /* benchmarks only: leave the edge ratios NaN (ssw_trainer_init: false) */
 } ssw_trainer_t;
 
 /* The model of a cell's cost and memory that plan, the scheduler and the deadline use:

@@ -16,9 +16,12 @@
 #include "shallowsweep/error.h"
 #include "shallowsweep/simd.h"
 
+#include "act_simd.h"
+
 void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p) {
   *M = (ssw_model_t){.m = p->width, .d = p->dim, .act = p->activation, .leaky_slope = p->leaky_slope,
-                     .ramp_width = p->ramp_width, .s = p->output_scale, .bias = p->bias};
+                     .ramp_width = p->ramp_width, .s = p->output_scale, .bias = p->bias,
+                     .fused = p->dim <= SSW_FUSED_MAX_DIM};
 }
 
 /* Neurons per block: a block's rows of Z (forward) and of G (backward) stay in cache between
@@ -36,20 +39,23 @@ static int64_t workspace_g_size(int64_t n_max, int64_t m) {
   return g_size < m * n_max ? g_size : m * n_max;
 }
 
-int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m) {
+int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d) {
   memset(ws, 0, sizeof *ws);
   ws->n_max = n_max;
   ws->m = m;
+  ws->d = d;
+  ws->keep_z = true;
   SSW_ALLOC(ws->Z, m * n_max);
   SSW_ALLOC(ws->H, m * n_max); /* touched only for activations kept, not recomputed */
   SSW_ALLOC(ws->h_row, n_max);
   SSW_ALLOC(ws->G, workspace_g_size(n_max, m));
   SSW_ALLOC(ws->r, n_max);
+  SSW_ALLOC(ws->XT, d * n_max);
   return SSW_OK;
 }
 
-double ssw_workspace_bytes(int64_t n_max, int64_t m) {
-  return (double)sizeof(double) * (2.0 * (double)m * (double)n_max + 2.0 * (double)n_max +
+double ssw_workspace_bytes(int64_t n_max, int64_t m, int64_t d) {
+  return (double)sizeof(double) * (2.0 * (double)m * (double)n_max + (2.0 + (double)d) * (double)n_max +
                                    (double)workspace_g_size(n_max, m));
 }
 
@@ -59,6 +65,7 @@ void ssw_workspace_fini(ssw_workspace_t *ws) {
   free(ws->h_row);
   free(ws->G);
   free(ws->r);
+  free(ws->XT);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -159,9 +166,13 @@ static void backward_block(const ssw_model_t *M, const double *theta, int64_t n,
 
 int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, const double *X,
                         const double *y, unsigned groups, double *grad, ssw_workspace_t *ws, double *loss) {
-  SSW_REQUIRE(n <= ws->n_max && M->m == ws->m, SSW_ERR_INTERNAL,
-              "workspace for %lld x %lld used with %lld x %lld", (long long)ws->n_max, (long long)ws->m,
-              (long long)n, (long long)M->m);
+  SSW_REQUIRE(n <= ws->n_max && M->m == ws->m && M->d == ws->d, SSW_ERR_INTERNAL,
+              "workspace for %lld x %lld x %lld used with %lld x %lld x %lld", (long long)ws->n_max,
+              (long long)ws->m, (long long)ws->d, (long long)n, (long long)M->m, (long long)M->d);
+  if (M->fused) {
+    ssw_act_kernels()->fused_loss_grad(M, theta, n, X, y, groups, !recompute_h(M), grad, ws, loss);
+    return SSW_OK;
+  }
   double *r = ws->r; /* (n) */
   forward(M, theta, n, X, ws, r);
   double sum = 0.0;

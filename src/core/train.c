@@ -153,7 +153,7 @@ static int trainer_alloc(ssw_trainer_t *t) {
   SSW_ALLOC(t->theta, z.P);
   SSW_ALLOC(t->grad, z.P);
   SSW_ALLOC(t->sign0, z.sign0);
-  SSW_TRY(ssw_workspace_init(&t->ws, z.ws_rows, t->M.m));
+  SSW_TRY(ssw_workspace_init(&t->ws, z.ws_rows, t->M.m, t->M.d));
   return SSW_OK;
 }
 
@@ -163,7 +163,7 @@ double ssw_trainer_memory(const ssw_params_t *p) {
   const double D = sizeof(double);
   double bytes = D * (double)(z.X + z.y + z.X_test + z.y_test + z.X_batch + z.y_batch) +
                  (double)sizeof(int64_t) * (double)z.perm + D * 3.0 * (double)z.P + (double)z.sign0 +
-                 ssw_workspace_bytes(z.ws_rows, p->width) + ssw_source_bytes(p) +
+                 ssw_workspace_bytes(z.ws_rows, p->width, p->dim) + ssw_source_bytes(p) +
                  D * (double)p->record_points * (SSW_SERIES_COUNT + 1); /* the result */
   /* at step 0 only, one after the other: the NTK's eigenvalues (if asked) and the edge ratio */
   double edge = ssw_ntk_edge_bytes(z.n_loss, p->width, p->dim);
@@ -367,6 +367,7 @@ static int batch_step(ssw_trainer_t *t, run_state_t *st, int64_t step) {
 
 /* The edge ratio of the full loss at theta for this cell's steps (ntk.h). */
 static int edge_ratio(ssw_trainer_t *t, run_state_t *st, double *ratio) {
+  if (t->skip_edge) return SSW_OK;
   ssw_edge_t edge;
   const double t0 = ssw_clock_monotonic();
   SSW_TRY(ssw_ntk_edge_ratio(&t->M, t->theta, t->n_loss, t->X, t->groups, t->p.rate_ratio * t->p.lr, t->p.lr,
@@ -429,7 +430,9 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
                        (st.next_record < r->k && step == r->steps[st.next_record]);
     if (step > 0 && check) {
       const double before = L;
+      t->ws.keep_z = st.next_record < r->k && step == r->steps[st.next_record]; /* for pattern_change */
       SSW_TRY(full_loss_grad(t, &st, &L));
+      t->ws.keep_z = true;
       note_descent(r, before, L);
     }
     if (check && evaluate(t, r, &st, step, L, &rc)) break;

@@ -1,6 +1,7 @@
 /* Model kernels: gradients against central finite differences for every activation, trained
- * group and bias setting; the BLAS kernel against its plain-loop twin; symmetric init. The
- * whole group runs once per instruction set this CPU has (shallowsweep/simd.h). */
+ * group and bias setting; the BLAS and the fused small-d kernels against their plain-loop
+ * twin; symmetric init. The whole group runs for each kernel and each instruction set this CPU
+ * has (shallowsweep/simd.h). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include "shallowsweep/simd.h"
 
 enum { N = 12, D = 5, M = 8 };
+
+static bool use_fused; /* the kernel under test: fused (small d) or BLAS, set by main per group */
 
 /* Central-difference step: balances truncation O(h^2) against rounding O(eps/h). */
 #define FD_STEP 1e-6
@@ -45,6 +48,7 @@ static void fixture_make(fixture_t *f, ssw_activation_t act, bool bias, uint64_t
   f->p.ramp_width = 2.0; /* wide enough that ramp/smooth_step are not flat everywhere */
   ssw_params_resolve(&f->p);
   ssw_model_from_params(&f->M, &f->p);
+  f->M.fused = use_fused;
   ssw_source_t src;
   assert_int_equal(ssw_source_init(&src, &f->p), SSW_OK);
   assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, N, f->X, f->y), SSW_OK);
@@ -92,7 +96,7 @@ static void test_gradients_match_finite_differences(void **state) {
         fixture_t f;
         fixture_make(&f, (ssw_activation_t)act, bias, 7);
         ssw_workspace_t ws;
-        assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+        assert_int_equal(ssw_workspace_init(&ws, N, M, D), SSW_OK);
         double *grad = calloc((size_t)ssw_theta_size(&f.M), sizeof(double)), loss;
         assert_int_equal(ssw_model_loss_grad(&f.M, f.theta, N, f.X, f.y, group_sets[g], grad, &ws, &loss), SSW_OK);
         double err = fd_error(&f, group_sets[g], grad);
@@ -119,7 +123,7 @@ static void test_blas_kernel_matches_plain_loops(void **state) {
       fixture_make(&f, (ssw_activation_t)act, bias, 3);
       const int64_t P = ssw_theta_size(&f.M);
       ssw_workspace_t ws;
-      assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+      assert_int_equal(ssw_workspace_init(&ws, N, M, D), SSW_OK);
       double *fast = calloc((size_t)P, sizeof(double)), *slow = calloc((size_t)P, sizeof(double)), loss;
       assert_int_equal(ssw_model_loss_grad(&f.M, f.theta, N, f.X, f.y, SSW_GROUP_ALL, fast, &ws, &loss), SSW_OK);
       double loss_slow = ssw_model_loss_grad_naive(&f.M, f.theta, N, f.X, f.y, SSW_GROUP_ALL, slow);
@@ -157,6 +161,7 @@ static void test_blocked_kernel_matches_plain_loops_at_large_sizes(void **state)
       ssw_params_resolve(&p);
       ssw_model_t Mod;
       ssw_model_from_params(&Mod, &p);
+      Mod.fused = use_fused;
       const int64_t P = ssw_theta_size(&Mod);
       double *X = calloc((size_t)(n * d), sizeof *X), *y = calloc((size_t)n, sizeof *y);
       double *theta = calloc((size_t)P, sizeof *theta), *fast = calloc((size_t)P, sizeof *fast);
@@ -168,7 +173,7 @@ static void test_blocked_kernel_matches_plain_loops_at_large_sizes(void **state)
       ssw_source_fini(&src);
       assert_int_equal(ssw_init_weights(&p, &Mod, theta), SSW_OK);
       ssw_workspace_t ws;
-      assert_int_equal(ssw_workspace_init(&ws, n, m), SSW_OK);
+      assert_int_equal(ssw_workspace_init(&ws, n, m, d), SSW_OK);
       assert_int_equal(ssw_model_loss_grad(&Mod, theta, n, X, y, SSW_GROUP_ALL, fast, &ws, &loss), SSW_OK);
       double loss_slow = ssw_model_loss_grad_naive(&Mod, theta, n, X, y, SSW_GROUP_ALL, slow);
       double worst = fabs(loss - loss_slow) / fabs(loss_slow);
@@ -223,7 +228,7 @@ static void test_symmetric_init_gives_zero_output(void **state) {
   f.p.symmetric_init = true;
   assert_int_equal(ssw_init_weights(&f.p, &f.M, f.theta), SSW_OK);
   ssw_workspace_t ws;
-  assert_int_equal(ssw_workspace_init(&ws, N, M), SSW_OK);
+  assert_int_equal(ssw_workspace_init(&ws, N, M, D), SSW_OK);
   double out[N];
   assert_int_equal(ssw_model_forward(&f.M, f.theta, N, f.X, out, &ws), SSW_OK);
   for (int i = 0; i < N; i++) assert_true(fabs(out[i]) < 1e-15);
@@ -266,7 +271,12 @@ int main(void) {
       continue;
     }
     assert_int_equal(ssw_simd_select(paths[k]), SSW_OK);
-    failed += _cmocka_run_group_tests(paths[k], tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    for (int fused = 0; fused <= 1; fused++) {
+      char name[64];
+      snprintf(name, sizeof name, "%s, %s kernel", paths[k], fused ? "fused" : "BLAS");
+      use_fused = fused;
+      failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    }
   }
   return failed;
 }
