@@ -23,9 +23,12 @@ typedef struct ssw_model {
   bool fused;           /* loss and gradient by the fused small-d kernel, else by BLAS (GEMMs) */
 } ssw_model_t;
 
-/* The fused kernel's range: d up to this (ssw_model_from_params sets fused by it). Measured
- * against the BLAS path by tests/bench/bench_core --crossover (README "Speed"). */
-enum { SSW_FUSED_MAX_DIM = 32 };
+/* The fused kernel's range: d up to SSW_FUSED_MAX_DIM and n at least SSW_FUSED_MIN_N
+ * (ssw_model_from_params sets fused by them; constants, not a run-time measurement, so that a
+ * cell's kernel and bits never depend on the machine's load). Measured against the BLAS path
+ * by tests/bench/bench_core --crossover (README "Speed"): 1.3-2x faster at d <= 8 with n = 256
+ * and 1024, slower at d >= 16 and at n = 16. The kernel runs up to SSW_FUSED_DIM_LIMIT. */
+enum { SSW_FUSED_MAX_DIM = 8, SSW_FUSED_MIN_N = 64, SSW_FUSED_DIM_LIMIT = 128 };
 
 /* Offsets into theta. */
 static inline int64_t ssw_theta_W(const ssw_model_t *M) { (void)M; return 0; }

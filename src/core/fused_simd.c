@@ -31,18 +31,29 @@
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* CHUNK is a multiple of LANES. LANES partial sums break the reductions' dependency chains
- * (an fma's latency is 4 cycles) into independent ones: 32 for one dot product, 8 for each of
- * the d dot products of grad W, which run side by side. */
-enum { CHUNK = 256, LANES = 32, WLANES = 8 };
+/* CHUNK is a multiple of LANES. LANES partial sums break a reduction's dependency chain (an
+ * fma's latency is 4 cycles) into independent ones. */
+enum { CHUNK = 256, LANES = 32 };
 
-/* z (count) = b + w . x_i for the chunk, x transposed: xt (d, ld), column i0 first. */
-static void preact(int64_t d, const double *w, double b, const double *xt, int64_t ld, int64_t count, double *z) {
-  for (int64_t i = 0; i < count; i++) z[i] = b;
-  for (int64_t k = 0; k < d; k++) {
-    const double wk = w[k], *x = xt + k * ld;
-    for (int64_t i = 0; i < count; i++) z[i] = MADD(wk, x[i], z[i]);
+/* z_i = b + sum_k w_k x_ik for BLK samples at once, held in registers across k */
+#define PREACT_BLOCK(BLK)                                                                            \
+  for (; i + (BLK) <= count; i += (BLK)) {                                                         \
+    double acc[BLK];                                                                                 \
+    for (int l = 0; l < (BLK); l++) acc[l] = b;                                                      \
+    for (int64_t k = 0; k < d; k++) {                                                                \
+      const double wk = w[k], *x = xt + k * ld + i;                                                  \
+      for (int l = 0; l < (BLK); l++) acc[l] = MADD(wk, x[l], acc[l]);                               \
+    }                                                                                                \
+    for (int l = 0; l < (BLK); l++) z[i + l] = acc[l];                                               \
   }
+
+/* z (count) = b + w . x_i for the chunk, x transposed: xt (d, ld). Every element sums b, then
+ * k = 0..d-1 in order, in whichever block it falls: the same bits for any count. */
+static void preact(int64_t d, const double *w, double b, const double *xt, int64_t ld, int64_t count, double *z) {
+  int64_t i = 0;
+  PREACT_BLOCK(32) /* 4 AVX-512 or 8 AVX2 accumulators: enough to hide the fma latency */
+  PREACT_BLOCK(8)
+  PREACT_BLOCK(1)
 }
 
 /* sum_i u_i v_i (count) in LANES partial sums and a fixed tree: the same bits at any width */
@@ -71,19 +82,9 @@ static double sum_lanes(const double *u, int64_t count) {
   return tree_sum(acc, LANES);
 }
 
-/* gw (d) += sum_i g_i x_i over the chunk, x transposed (xt (d, ld)): the d sums side by side */
+/* gw (d) += sum_i g_i x_i over the chunk, x transposed (xt (d, ld)) */
 static void add_gx(int64_t d, const double *g, const double *xt, int64_t ld, int64_t count, double *gw) {
-  double acc[SSW_FUSED_MAX_DIM][WLANES];
-  memset(acc, 0, (size_t)d * sizeof acc[0]);
-  int64_t i = 0;
-  for (; i + WLANES <= count; i += WLANES)
-    for (int64_t k = 0; k < d; k++) {
-      const double *x = xt + k * ld + i;
-      for (int l = 0; l < WLANES; l++) acc[k][l] = MADD(g[i + l], x[l], acc[k][l]);
-    }
-  for (int l = 0; i < count; i++, l++)
-    for (int64_t k = 0; k < d; k++) acc[k][l] = MADD(g[i], xt[k * ld + i], acc[k][l]);
-  for (int64_t k = 0; k < d; k++) gw[k] += tree_sum(acc[k], WLANES);
+  for (int64_t k = 0; k < d; k++) gw[k] += dot_lanes(g, xt + k * ld, count);
 }
 
 /* f (n) = s sum_j a_j sigma(z_j); keeps Z and H rows in ws when asked. */

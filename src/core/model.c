@@ -21,7 +21,7 @@
 void ssw_model_from_params(ssw_model_t *M, const ssw_params_t *p) {
   *M = (ssw_model_t){.m = p->width, .d = p->dim, .act = p->activation, .leaky_slope = p->leaky_slope,
                      .ramp_width = p->ramp_width, .s = p->output_scale, .bias = p->bias,
-                     .fused = p->dim <= SSW_FUSED_MAX_DIM};
+                     .fused = p->dim <= SSW_FUSED_MAX_DIM && p->n >= SSW_FUSED_MIN_N};
 }
 
 /* Neurons per block: a block's rows of Z (forward) and of G (backward) stay in cache between
@@ -169,7 +169,7 @@ int ssw_model_loss_grad(const ssw_model_t *M, const double *theta, int64_t n, co
   SSW_REQUIRE(n <= ws->n_max && M->m == ws->m && M->d == ws->d, SSW_ERR_INTERNAL,
               "workspace for %lld x %lld x %lld used with %lld x %lld x %lld", (long long)ws->n_max,
               (long long)ws->m, (long long)ws->d, (long long)n, (long long)M->m, (long long)M->d);
-  if (M->fused) {
+  if (M->fused && M->d <= SSW_FUSED_DIM_LIMIT) {
     ssw_act_kernels()->fused_loss_grad(M, theta, n, X, y, groups, !recompute_h(M), grad, ws, loss);
     return SSW_OK;
   }

@@ -184,8 +184,17 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * step times (each product is two unblocked (n, m) passes); 300 with the power iteration of 0.2. */
 #define SSW_EDGE_COST_ITERS 50.0
 
+/* What each activation adds per (sample, neuron) over relu, in the same flop-equivalents: the
+ * thin shape of tests/bench/bench_activations.py (n 256, d 8, width 1024; README "Speed"),
+ * (us per step - relu's) / (n m) at 20 GFLOP/s. The prior plan's estimate starts from. */
+static const double ACT_EXTRA_FLOPS[SSW_ACT_COUNT] = {
+    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 0, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 77,
+    [SSW_ACT_SOFTPLUS] = 111, [SSW_ACT_SIGMOID] = 17, [SSW_ACT_ERF] = 150, [SSW_ACT_GELU] = 363,
+    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 8, [SSW_ACT_SMOOTH_STEP] = 22};
+
 static double step_cost(const ssw_model_t *M, int64_t batch) {
-  return ssw_model_step_flops(M, batch) + SSW_ELEMENT_COST_FLOPS * (double)batch * (double)M->m +
+  const double extra = M->act < SSW_ACT_COUNT ? ACT_EXTRA_FLOPS[M->act] : 0.0;
+  return ssw_model_step_flops(M, batch) + (SSW_ELEMENT_COST_FLOPS + extra) * (double)batch * (double)M->m +
          SSW_STEP_OVERHEAD_FLOPS;
 }
 

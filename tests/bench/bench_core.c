@@ -2,7 +2,7 @@
  * beside the single-thread DGEMM rate measured in the same run (this machine is shared and
  * noisy: compare ratios, not absolute figures). Prints a table; never passes or fails on time.
  *
- *   bench_core [--quick | --only WIDTH N DIM | --activations [NAME...]]
+ *   bench_core [--quick | --only WIDTH N DIM | --activations [NAME...] | --crossover]
  *
  * --activations: every activation at the three shapes of tests/bench/bench_activations.py
  * (which runs this and numpy and PyTorch in one run), one line each:
@@ -47,8 +47,11 @@ static double dgemm_gflops(int size) {
 
 /* Seconds per full-batch GD step of the real training loop (ssw_trainer_run: forward, backward,
  * update, verdict), all groups trained; best of several runs. */
-static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim, double *seconds, double *flops) {
-  const int64_t steps = n * width * dim > 100000000 ? 2 : 1 + 20000000 / (n * width * dim);
+/* kernel: -1 the model's own choice, 0 BLAS, 1 fused */
+static int time_step_kernel(ssw_activation_t act, int64_t width, int64_t n, int64_t dim, int kernel, double *seconds,
+                            double *flops) {
+  /* at least 20 steps, so that the two record points (pattern change, norms) weigh little */
+  const int64_t steps = 20 + 20000000 / (n * width * dim);
   ssw_params_t p;
   ssw_params_init(&p);
   p.width = width, p.n = n, p.dim = dim, p.max_iters = steps, p.record_points = 2, p.activation = act;
@@ -58,10 +61,11 @@ static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim
   SSW_TRY(ssw_trainer_init(&t, &p));
   SSW_TRY(ssw_result_init(&r, p.record_points));
   t.skip_edge = true; /* a per-cell cost of about 50 steps each, not part of the step */
+  if (kernel >= 0) t.M.fused = kernel == 1;
   double best = 1e300, total = 0;
   SSW_TRY(ssw_trainer_run(&t, &r, NULL)); /* first touch of every page */
   /* the minimum is the figure least disturbed by other processes on a shared machine */
-  for (int run = 0; run < 5 || total < MIN_SECONDS; run++) {
+  for (int run = 0; run < 3 || total < MIN_SECONDS; run++) {
     SSW_TRY(ssw_trainer_run(&t, &r, NULL));
     SSW_REQUIRE(r.iters == steps, SSW_ERR_INTERNAL, "benchmark run stopped early (%s)", ssw_status_name(r.status));
     total += r.wall_s;
@@ -72,6 +76,27 @@ static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim
   *flops = ssw_model_step_flops(&t.M, n);
   ssw_result_fini(&r);
   ssw_trainer_fini(&t);
+  return SSW_OK;
+}
+
+static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim, double *seconds, double *flops) {
+  return time_step_kernel(act, width, n, dim, -1, seconds, flops);
+}
+
+/* The fused kernel against the BLAS path, relu, across d: where SSW_FUSED_MAX_DIM comes from. */
+static int crossover_table(void) {
+  static const int64_t shapes[][2] = {{16, 16}, {1024, 256}, {4096, 1024}}; /* (width, n) */
+  static const int64_t dims[] = {4, 8, 16, 32, 48, 64, 128};
+  printf("%6s %6s %4s %12s %12s %8s\n", "width", "n", "dim", "BLAS us", "fused us", "BLAS/fused");
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+      double blas, fused, flops;
+      SSW_TRY(time_step_kernel(SSW_ACT_RELU, shapes[s][0], shapes[s][1], dims[k], 0, &blas, &flops));
+      SSW_TRY(time_step_kernel(SSW_ACT_RELU, shapes[s][0], shapes[s][1], dims[k], 1, &fused, &flops));
+      printf("%6lld %6lld %4lld %12.2f %12.2f %8.2f\n", (long long)shapes[s][0], (long long)shapes[s][1],
+             (long long)dims[k], blas * 1e6, fused * 1e6, blas / fused);
+      fflush(stdout);
+    }
   return SSW_OK;
 }
 
@@ -99,6 +124,7 @@ static int activations_table(int count, char **names) {
 int main(int argc, char **argv) {
   const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   const bool acts = argc > 1 && strcmp(argv[1], "--activations") == 0;
+  const bool crossover = argc > 1 && strcmp(argv[1], "--crossover") == 0;
   const bool only = argc == 5 && strcmp(argv[1], "--only") == 0; /* --only WIDTH N DIM */
   ssw_blas_single_thread();
   const char *coretype = getenv("OPENBLAS_CORETYPE");
@@ -107,8 +133,8 @@ int main(int argc, char **argv) {
   const double peak = dgemm_gflops(DGEMM_SIZE);
   printf("activation kernels: %s (SSW_SIMD=%s)\n", ssw_simd_path(), getenv("SSW_SIMD") ? getenv("SSW_SIMD") : "(unset)");
   printf("single-thread DGEMM %dx%d: %.1f GFLOP/s\n\n", DGEMM_SIZE, DGEMM_SIZE, peak);
-  if (acts) {
-    if (activations_table(argc - 2, argv + 2) != SSW_OK) {
+  if (acts || crossover) {
+    if ((acts ? activations_table(argc - 2, argv + 2) : crossover_table()) != SSW_OK) {
       ssw_error_print(stderr, "bench_core: ");
       return 1;
     }
