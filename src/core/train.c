@@ -188,9 +188,9 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * thin shape of tests/bench/bench_activations.py (n 256, d 8, width 1024; README "Speed"),
  * (us per step - relu's) / (n m) at 20 GFLOP/s. The prior plan's estimate starts from. */
 static const double ACT_EXTRA_FLOPS[SSW_ACT_COUNT] = {
-    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 0, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 77,
-    [SSW_ACT_SOFTPLUS] = 111, [SSW_ACT_SIGMOID] = 17, [SSW_ACT_ERF] = 150, [SSW_ACT_GELU] = 363,
-    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 8, [SSW_ACT_SMOOTH_STEP] = 22};
+    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 1, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 27,
+    [SSW_ACT_SOFTPLUS] = 86, [SSW_ACT_SIGMOID] = 26, [SSW_ACT_ERF] = 148, [SSW_ACT_GELU] = 193,
+    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 19, [SSW_ACT_SMOOTH_STEP] = 34};
 
 static double step_cost(const ssw_model_t *M, int64_t batch) {
   const double extra = M->act < SSW_ACT_COUNT ? ACT_EXTRA_FLOPS[M->act] : 0.0;
