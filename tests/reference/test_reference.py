@@ -53,7 +53,8 @@ def export(keys):
 
 
 # ---- the configurations ---------------------------------------------------------------
-# (id, keys, expected status). Small on purpose: n, width, dim <= 32, max_iters <= 500.
+# (id, keys, expected status). Small on purpose: n, width, dim <= 32, max_iters <= 500, but for
+# the large cells at the end, which cross the kernels' chunks and blocks at odd sizes.
 
 SMALL = dict(width=12, dim=4, n=8, max_iters=200, record_points=25)
 
@@ -135,6 +136,26 @@ CONFIGS = [
         lr=0.5, tol=0, record_spacing="linear", record_points=41),
     cfg("quadratic-minibatch-diverged-nan", 3, activation="quadratic", n=12, batch_size=3,
         lr=1.0, tol=0, record_spacing="linear", record_points=41),
+    # large and odd sizes: the fused kernel (d <= 8, n >= 64: chunks of 256 samples, blocks
+    # of 32 and 8, scalar tails) and the BLAS path (d > 8: neuron blocks of 2^18 / n), on
+    # every SLEEF-evaluated activation, 12 steps each
+    cfg("fused-tanh-n300", 2, activation="tanh", width=1024, n=300, dim=5, bias=True,
+        bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("fused-gelu-n601-odd", 2, activation="gelu", width=1023, n=601, dim=7, max_iters=12,
+        record_points=4, lr=0.5, tol=0),
+    cfg("fused-softplus-n600", 2, activation="softplus", width=1024, n=600, dim=8, bias=True,
+        bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("fused-erf-sigmoid-n301", 2, activation="erf", width=257, n=301, dim=3, max_iters=12,
+        record_points=4, lr=0.5, tol=0),
+    cfg("fused-sigmoid-n333", 2, activation="sigmoid", width=129, n=333, dim=2, bias=True,
+        bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("fused-smooth-step-positions-n301", 2, activation="smooth_step", ramp_width=0.2, width=65,
+        n=301, dim=1, input="uniform", inner_init="ones", bias=True, bias_init="uniform_positions",
+        train="[bias, outer]", max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("blas-softplus-n300", 2, activation="softplus", width=1024, n=300, dim=12, max_iters=12,
+        record_points=4, lr=0.5, tol=0),
+    cfg("blas-gelu-n600-odd", 2, activation="gelu", width=1023, n=601, dim=9, bias=True,
+        bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
 ]
 
 
