@@ -35,33 +35,54 @@
  * fma's latency is 4 cycles) into independent ones. */
 enum { CHUNK = 256, LANES = 32 };
 
-/* z_i = b + sum_k w_k x_ik for BLK samples at once, held in registers across k */
-#define PREACT_BLOCK(BLK)                                                                            \
+/* z_i = b + sum_k w_k x_ik for BLK samples at once, held in registers across k (KD: the
+ * number of inputs, a constant in the specialized copies below so that k unrolls) */
+#define PREACT_BLOCK(BLK, KD)                                                                        \
   for (; i + (BLK) <= count; i += (BLK)) {                                                         \
     double acc[BLK];                                                                                 \
     for (int l = 0; l < (BLK); l++) acc[l] = b;                                                      \
-    for (int64_t k = 0; k < d; k++) {                                                                \
+    for (int64_t k = 0; k < (KD); k++) {                                                             \
       const double wk = w[k], *x = xt + k * ld + i;                                                  \
       for (int l = 0; l < (BLK); l++) acc[l] = MADD(wk, x[l], acc[l]);                               \
     }                                                                                                \
     for (int l = 0; l < (BLK); l++) z[i + l] = acc[l];                                               \
   }
+#define PREACT(KD)                                                                                   \
+  {                                                                                                  \
+    int64_t i = 0;                                                                                   \
+    PREACT_BLOCK(32, KD) /* 4 AVX-512 or 8 AVX2 accumulators: enough to hide the fma latency */      \
+    PREACT_BLOCK(8, KD)                                                                              \
+    PREACT_BLOCK(1, KD)                                                                              \
+    return;                                                                                          \
+  }
 
 /* z (count) = b + w . x_i for the chunk, x transposed: xt (d, ld). Every element sums b, then
  * k = 0..d-1 in order, in whichever block it falls: the same bits for any count. */
 static void preact(int64_t d, const double *w, double b, const double *xt, int64_t ld, int64_t count, double *z) {
-  int64_t i = 0;
-  PREACT_BLOCK(32) /* 4 AVX-512 or 8 AVX2 accumulators: enough to hide the fma latency */
-  PREACT_BLOCK(8)
-  PREACT_BLOCK(1)
+  switch (d) {
+  case 1: PREACT(1)
+  case 2: PREACT(2)
+  case 3: PREACT(3)
+  case 4: PREACT(4)
+  case 5: PREACT(5)
+  case 6: PREACT(6)
+  case 7: PREACT(7)
+  case 8: PREACT(8)
+  default: PREACT(d)
+  }
 }
 
-/* sum_i u_i v_i (count) in LANES partial sums and a fixed tree: the same bits at any width */
-/* the sum of acc (width, a power of 2) by halving: a fixed tree */
-static double tree_sum(double *acc, int width) {
-  for (int half = width / 2; half > 0; half /= 2)
-    for (int l = 0; l < half; l++) acc[l] += acc[l + half];
-  return acc[0];
+/* the sums of acc (32 or 8 partial sums) by halving: a fixed tree, constant trip counts */
+static double tree32(double *acc) {
+  for (int l = 0; l < 16; l++) acc[l] += acc[l + 16];
+  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+  for (int l = 0; l < 4; l++) acc[l] += acc[l + 4];
+  return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
+static double tree8(double *acc) {
+  for (int l = 0; l < 4; l++) acc[l] += acc[l + 4];
+  return (acc[0] + acc[2]) + (acc[1] + acc[3]);
 }
 
 static double dot_lanes(const double *u, const double *v, int64_t count) {
@@ -70,7 +91,7 @@ static double dot_lanes(const double *u, const double *v, int64_t count) {
   for (; i + LANES <= count; i += LANES)
     for (int l = 0; l < LANES; l++) acc[l] = MADD(u[i + l], v[i + l], acc[l]);
   for (int l = 0; i < count; i++, l++) acc[l] = MADD(u[i], v[i], acc[l]);
-  return tree_sum(acc, LANES);
+  return tree32(acc);
 }
 
 static double sum_lanes(const double *u, int64_t count) {
@@ -79,12 +100,40 @@ static double sum_lanes(const double *u, int64_t count) {
   for (; i + LANES <= count; i += LANES)
     for (int l = 0; l < LANES; l++) acc[l] += u[i + l];
   for (int l = 0; i < count; i++, l++) acc[l] += u[i];
-  return tree_sum(acc, LANES);
+  return tree32(acc);
 }
+
+/* gw (KD) += sum_i g_i x_i: the KD sums side by side in 8 partial sums each (KD independent
+ * chains), for a constant KD <= 8 */
+#define ADD_GX(KD)                                                                                   \
+  {                                                                                                  \
+    double acc[KD][8];                                                                               \
+    for (int64_t k = 0; k < (KD); k++)                                                               \
+      for (int l = 0; l < 8; l++) acc[k][l] = 0.0;                                                   \
+    int64_t i = 0;                                                                                   \
+    for (; i + 8 <= count; i += 8)                                                                   \
+      for (int64_t k = 0; k < (KD); k++)                                                             \
+        for (int l = 0; l < 8; l++) acc[k][l] = MADD(g[i + l], xt[k * ld + i + l], acc[k][l]);      \
+    for (int l = 0; i < count; i++, l++)                                                             \
+      for (int64_t k = 0; k < (KD); k++) acc[k][l] = MADD(g[i], xt[k * ld + i], acc[k][l]);         \
+    for (int64_t k = 0; k < (KD); k++) gw[k] += tree8(acc[k]);                                       \
+    return;                                                                                          \
+  }
 
 /* gw (d) += sum_i g_i x_i over the chunk, x transposed (xt (d, ld)) */
 static void add_gx(int64_t d, const double *g, const double *xt, int64_t ld, int64_t count, double *gw) {
-  for (int64_t k = 0; k < d; k++) gw[k] += dot_lanes(g, xt + k * ld, count);
+  switch (d) {
+  case 1: ADD_GX(1)
+  case 2: ADD_GX(2)
+  case 3: ADD_GX(3)
+  case 4: ADD_GX(4)
+  case 5: ADD_GX(5)
+  case 6: ADD_GX(6)
+  case 7: ADD_GX(7)
+  case 8: ADD_GX(8)
+  default: /* beyond the fused kernel's range (measurements only): one sum at a time */
+    for (int64_t k = 0; k < d; k++) gw[k] += dot_lanes(g, xt + k * ld, count);
+  }
 }
 
 /* f (n) = s sum_j a_j sigma(z_j); keeps Z and H rows in ws when asked. */
