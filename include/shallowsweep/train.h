@@ -77,6 +77,9 @@ typedef enum {
   SSW_DIAG_COUNT
 } ssw_diagnosis_t;
 extern const char *const ssw_diagnosis_names[SSW_DIAG_COUNT];
+/* " (unstable N, slow N, plateau N)" from counts indexed by diagnosis (counts[0] unused), the
+ * one text the progress line and status print after the max_iters count. */
+void ssw_diagnosis_counts_text(const int64_t counts[SSW_DIAG_COUNT], char *buf, size_t size);
 /* A rise is counted above this relative size: the round-off of L, a sum of n squares
  * computed to ~1e-13 relative, is far below it. */
 #define SSW_RISE_RTOL 1e-10

@@ -88,9 +88,11 @@ static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
 static void print_counts(const int64_t *k) {
   for (int st = 1; st < SSW_STATUS_COUNT; st++) {
     printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
-    for (int d = 1; st == SSW_STATUS_MAX_ITERS && k[st] > 0 && d < SSW_DIAG_COUNT; d++) /* why not converged */
-      printf("%s%s %lld%s", d == 1 ? " (" : ", ", ssw_diagnosis_names[d], (long long)k[SSW_STATUS_COUNT + d],
-             d == SSW_DIAG_COUNT - 1 ? ")" : "");
+    if (st == SSW_STATUS_MAX_ITERS && k[st] > 0) { /* why they did not converge */
+      char text[128];
+      ssw_diagnosis_counts_text(k + SSW_STATUS_COUNT, text, sizeof text);
+      fputs(text, stdout);
+    }
   }
   printf("  %s %lld", ssw_status_name(SSW_STATUS_PENDING), (long long)k[SSW_STATUS_PENDING]);
 }

@@ -18,6 +18,17 @@ const char *const ssw_status_names[SSW_STATUS_COUNT] = {"pending", "converged", 
 
 const char *const ssw_diagnosis_names[SSW_DIAG_COUNT] = {"none", "unstable", "slow", "plateau"};
 
+void ssw_diagnosis_counts_text(const int64_t counts[SSW_DIAG_COUNT], char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int d = 1; d < SSW_DIAG_COUNT && used < size; d++) {
+    int w = snprintf(buf + used, size - used, "%s%s %lld%s", d == 1 ? " (" : ", ", ssw_diagnosis_names[d],
+                     (long long)counts[d], d == SSW_DIAG_COUNT - 1 ? ")" : "");
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
 const char *ssw_status_name(int status) {
   return status >= 0 && status < SSW_STATUS_COUNT ? ssw_status_names[status] : "unknown";
 }

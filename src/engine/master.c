@@ -101,9 +101,13 @@ static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const
   for (int k = 1; k <= SSW_STATUS_COUNT; k++) { /* done kinds first, pending last */
     int s = k % SSW_STATUS_COUNT;
     fprintf(f, "%s %s %lld", k > 1 ? "," : "", ssw_status_names[s], (long long)c[s]);
-    for (int d = 1; s == SSW_STATUS_MAX_ITERS && c[s] > 0 && d < SSW_DIAG_COUNT; d++) /* why they did not converge */
-      fprintf(f, "%s%s %lld%s", d == 1 ? " (" : ", ", ssw_diagnosis_names[d],
-              (long long)(pg->diagnosed_before[d] + st->diagnosed[d]), d == SSW_DIAG_COUNT - 1 ? ")" : "");
+    if (s == SSW_STATUS_MAX_ITERS && c[s] > 0) { /* why they did not converge */
+      int64_t diag[SSW_DIAG_COUNT];
+      char text[128];
+      for (int d = 0; d < SSW_DIAG_COUNT; d++) diag[d] = pg->diagnosed_before[d] + st->diagnosed[d];
+      ssw_diagnosis_counts_text(diag, text, sizeof text);
+      fputs(text, f);
+    }
   }
   fputc('\n', f);
   fflush(f);
