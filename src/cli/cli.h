@@ -59,6 +59,10 @@ void ssw_json_number(FILE *f, double v);
  * usage error (a missing value). */
 SSW_NODISCARD int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
                    const char **value);
+/* The same for an option that may appear once: dest holds the value (NULL until given); a
+ * second occurrence is a usage error (-1). */
+SSW_NODISCARD int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
+                                      const char **dest);
 /* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
  * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */
 SSW_NODISCARD int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);

@@ -2,6 +2,7 @@
  * print its verdict (--json: every scalar and series; --dump: the data and initial weights
  * too, in HDF5, so that the cell can be re-checked in Python). */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "shallowsweep/check.h"
@@ -17,7 +18,7 @@ const ssw_command_t ssw_command_cell = {
     .run = run,
     .summary = "train one cell here (no MPI) and print its verdict, scalars and series",
     .usage =
-        "usage: shallowsweep cell FILE --at AXIS=VALUE,... [--json] [--dump OUT.h5]\n"
+        "usage: shallowsweep cell FILE --at AXIS=VALUE,... [--json] [--dump OUT.h5 [--force]]\n"
         "                         [--set key=value]...\n\n"
         "Train the cell of the sweep named by --at (every axis with more than one value, e.g.\n"
         "--at width=256,n=64,seed=0; values as 'validate' prints them) in this process and\n"
@@ -31,7 +32,9 @@ const ssw_command_t ssw_command_cell = {
         "                   series at the recorded steps (non-finite values as null)\n"
         "  --dump OUT.h5    also write X, y (and X_test, y_test), the initial W0 (m, d), b0 (m),\n"
         "                   a0 (m), the recorded steps and /series/<name>, scalars as\n"
-        "                   attributes of /result and parameters as attributes of /params\n"
+        "                   attributes of /result and parameters as attributes of /params;\n"
+        "                   an existing OUT.h5 is refused unless --force (which replaces a\n"
+        "                   regular file, never a directory or a symlink)\n"
         "  --set key=value  override a key as in 'shallowsweep validate'\n\n"
         "Exit status 0 whatever the verdict (converged, max_iters, diverged); 2 for a bad\n"
         "file or --at; 1 if training failed.\n",
@@ -116,7 +119,7 @@ static void print_json(const ssw_sweep_t *sweep, int64_t index, const ssw_params
 typedef struct {
   ssw_cli_sweep_args_t sweep;
   const char *at, *dump;
-  bool json;
+  bool json, force; /* force: --dump may replace an existing regular file */
 } cell_args_t;
 
 static int parse(int argc, char **argv, cell_args_t *a) {
@@ -124,15 +127,25 @@ static int parse(int argc, char **argv, cell_args_t *a) {
   for (int i = 1; i < argc; i++) {
     int found;
     if (strcmp(argv[i], "--json") == 0) a->json = true;
-    else if ((found = ssw_cli_option(cmd, argc, argv, &i, "--at", &a->at)) != 0) {
+    else if (strcmp(argv[i], "--force") == 0) a->force = true;
+    else if ((found = ssw_cli_option_once(cmd, argc, argv, &i, "--at", &a->at)) != 0) {
       if (found < 0) return SSW_EXIT_USAGE;
-    } else if ((found = ssw_cli_option(cmd, argc, argv, &i, "--dump", &a->dump)) != 0) {
+    } else if ((found = ssw_cli_option_once(cmd, argc, argv, &i, "--dump", &a->dump)) != 0) {
       if (found < 0) return SSW_EXIT_USAGE;
     } else if (ssw_cli_sweep_arg(cmd, &a->sweep, argc, argv, &i) < 0) {
       return SSW_EXIT_USAGE;
     }
   }
   if (!a->sweep.path) return ssw_cli_usage_error(cmd, "no sweep file given");
+  struct stat st;
+  if (a->dump && lstat(a->dump, &st) == 0) { /* never replace what the user may need */
+    if (!S_ISREG(st.st_mode))
+      return ssw_cli_usage_error(cmd, "--dump %s: the path exists and is not a regular file — give a new file name",
+                                 a->dump);
+    if (!a->force)
+      return ssw_cli_usage_error(cmd, "--dump %s: the file exists — give a new name, or add --force to replace it",
+                                 a->dump);
+  }
   return SSW_EXIT_OK;
 }
 

@@ -60,10 +60,9 @@ static int parse(int argc, char **argv, run_args_t *a) {
   for (int i = 1; i < argc; i++) {
     const char *v;
     int found;
-    if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--output", &v)) != 0 ||
-        (found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "-o", &v)) != 0) {
+    if ((found = ssw_cli_option_once(&ssw_command_run, argc, argv, &i, "--output", &a->out)) != 0 ||
+        (found = ssw_cli_option_once(&ssw_command_run, argc, argv, &i, "-o", &a->out)) != 0) {
       if (found < 0) return SSW_EXIT_USAGE;
-      a->out = v;
     } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--deadline", &v)) != 0) {
       double end;
       if (found < 0) return SSW_EXIT_USAGE;

@@ -88,6 +88,15 @@ int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv, int *i, cons
   return 1;
 }
 
+int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
+                        const char **dest) {
+  const char *prev = *dest;
+  int found = ssw_cli_option(cmd, argc, argv, i, name, dest);
+  if (found > 0 && prev)
+    return ssw_cli_usage_error(cmd, "%s given twice ('%s' and '%s') — give it once", name, prev, *dest), -1;
+  return found;
+}
+
 int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i) {
   const char *value;
   int found = ssw_cli_option(cmd, argc, argv, i, "--set", &value);

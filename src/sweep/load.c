@@ -5,9 +5,11 @@
  * with I its index (1-based).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shallowsweep/error.h"
 #include "shallowsweep/text.h"
@@ -38,6 +40,9 @@ const char *ssw_sweep_nearest_name(const char *name) {
 
 int ssw_sweep_unknown_key(ssw_loc_t loc, const char *name, const char *where) {
   const char *near = ssw_sweep_nearest_name(name);
+  if (near && strcmp(near, name) == 0) /* a section or top-level name where a key belongs */
+    return ssw_error_at_fmt(loc, name, "'%s' is a section of the sweep file, not a key in %s — name a key "
+                            "(e.g. --set train.lr=0.1 or, in a file, lr: 0.1 under train:)", name, where);
   if (near)
     return ssw_error_at_fmt(loc, name, "unknown key in %s — did you mean '%s'?", where, near);
   return ssw_error_at_fmt(loc, name, "unknown key in %s — see 'shallowsweep validate --help' for the keys",
@@ -289,10 +294,18 @@ int ssw_sweep_load_text(ssw_sweep_t **sweep, const char *path, const char *text,
 int ssw_sweep_read_file(const char *path, char **text, size_t *len) {
   *text = NULL;
   *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  /* O_NONBLOCK: opening a named pipe that no one writes to must not hang; reads then block
+   * again, and a pipe without a writer reads as empty (end of file) */
+  int fd = open(path, O_RDONLY | O_NONBLOCK);
+  if (fd < 0)
     return SSW_ERROR(SSW_ERR_INPUT, "%s: cannot open the sweep file (%s) — check the path and permissions",
                      path, strerror(errno));
+  int flags = fcntl(fd, F_GETFL);
+  FILE *f = flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return SSW_ERROR(SSW_ERR_INPUT, "%s: cannot read the sweep file (%s)", path, strerror(errno));
+  }
   char *buf = malloc(SSW_SWEEP_FILE_MAX + 2);
   if (!buf) {
     fclose(f);

@@ -140,6 +140,67 @@ class BadFiles(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
 
 
+class NothingOverwritten(unittest.TestCase):
+    """Issue 13, rows 3, 10, 17 and 18: no command replaces a file it did not create unless
+    asked, none hangs on a named pipe, and repeated options and section names as keys are
+    one-line errors (exit 2)."""
+
+    SWEEP = "name: t\ntrain: {max_iters: 30, record_points: 4}\ngrid:\n  width: [4, 8]\n  seeds: 2\n"
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.sweep = os.path.join(self.tmp.name, "t.yaml")
+        with open(self.sweep, "w") as f:
+            f.write(self.SWEEP)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def one_line_usage_error(self, r, *needles):
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        for n in needles:
+            self.assertIn(n, r.stderr)
+
+    def test_dump_refuses_an_existing_path(self):
+        at = ("--at", "width=4,seed=0")
+        for name, make in (("finished.h5", lambda p: open(p, "wb").write(b"results\0" * 64)),
+                           ("notes.txt", lambda p: open(p, "w").write("precious\n"))):
+            path = os.path.join(self.tmp.name, name)
+            make(path)
+            before = open(path, "rb").read()
+            self.one_line_usage_error(run("cell", self.sweep, *at, "--dump", path), path, "--force")
+            self.assertEqual(open(path, "rb").read(), before)
+        precious = os.path.join(self.tmp.name, "notes.txt")
+        link = os.path.join(self.tmp.name, "link.h5")
+        os.symlink(precious, link)
+        self.one_line_usage_error(run("cell", self.sweep, *at, "--dump", link, "--force"), "not a regular file")
+        self.assertEqual(open(precious).read(), "precious\n")
+        self.one_line_usage_error(run("cell", self.sweep, *at, "--dump", self.tmp.name, "--force"),
+                                  "not a regular file")
+        replaced = os.path.join(self.tmp.name, "finished.h5")
+        self.assertEqual(run("cell", self.sweep, *at, "--dump", replaced, "--force").returncode, 0)
+        import h5py
+        with h5py.File(replaced, "r") as f:
+            self.assertIn("W0", f)
+
+    def test_a_named_pipe_does_not_hang(self):
+        fifo = os.path.join(self.tmp.name, "fifo.yaml")
+        os.mkfifo(fifo)
+        for cmd in ("validate", "plan"):
+            r = run(cmd, fifo, timeout=20)
+            self.one_line_usage_error(r, fifo, "empty")
+
+    def test_repeated_options_and_sections_as_keys(self):
+        out_a, out_b = (os.path.join(self.tmp.name, n) for n in ("a.h5", "b.h5"))
+        self.one_line_usage_error(run("cell", self.sweep, "--at", "width=4,seed=0", "--at", "width=8,seed=1"),
+                                  "--at given twice")
+        self.one_line_usage_error(run("run", self.sweep, "-o", out_a, "-o", out_b), "given twice")
+        self.one_line_usage_error(run("run", self.sweep, "--output", out_a, "-o", out_b), "given twice")
+        self.assertFalse(os.path.exists(out_a) or os.path.exists(out_b))
+        self.one_line_usage_error(run("validate", self.sweep, "--set", "model=3"), "is a section", "train.lr")
+
+
 class SweepFileReading(unittest.TestCase):
     """Every command reads sweep files through one reader with one size limit."""
     TINY = "model: {width: 4}\ndata: {dim: 2, n: 4}\ntrain: {max_iters: 3, record_points: 2}\n"
