@@ -165,9 +165,9 @@ static int check_range(const ssw_param_key_t *k, double v) {
   if (!low && !high) return SSW_OK;
   char bound[96];
   const char *lo_op = k->min_open ? ">" : ">=", *hi_op = k->max_open ? "<" : "<=";
-  if (k->max >= BIG) /* no practical upper bound: do not print one */
+  if (k->max >= BIG && !high) /* a bound far beyond practice is named only when it was crossed */
     snprintf(bound, sizeof bound, "%s %g", lo_op, k->min);
-  else if (k->min <= -BIG)
+  else if (k->min <= -BIG && !low)
     snprintf(bound, sizeof bound, "%s %g", hi_op, k->max);
   else
     snprintf(bound, sizeof bound, "%s %g and %s %.10g", lo_op, k->min, hi_op, k->max);

@@ -200,6 +200,10 @@ class NothingOverwritten(unittest.TestCase):
         self.assertFalse(os.path.exists(out_a) or os.path.exists(out_b))
         self.one_line_usage_error(run("validate", self.sweep, "--set", "model=3"), "is a section", "train.lr")
 
+    def test_the_hidden_upper_bound_is_said(self):  # row 15
+        self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=2e15"), "> 0 and <= 1e+15")
+        self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=-1"), "must be > 0 (")
+
 
 class SweepFileReading(unittest.TestCase):
     """Every command reads sweep files through one reader with one size limit."""
