@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shallowsweep/check.h"
@@ -116,6 +117,9 @@ static int open_series(ssw_store_t *s) {
 
 static int open_handles(ssw_store_t *s, const char *path) {
   char *format = NULL;
+  htri_t has_format = H5Aexists(s->file, "format");
+  SSW_REQUIRE(has_format > 0, SSW_ERR_INPUT, "%s is an HDF5 file but not a shallowsweep file (no root attribute "
+              "'format') — give the file 'shallowsweep run -o' wrote", path);
   SSW_TRY(ssw_h5_attr_read_string(s->file, "format", &format));
   s->version = strcmp(format, SSW_STORE_FORMAT) == 0 ? SSW_FORMAT_V2 : strcmp(format, SSW_STORE_FORMAT_V1) == 0 ? SSW_FORMAT_V1 : 0;
   free(format);
@@ -173,6 +177,23 @@ static int discard(ssw_store_t **store, hid_t fapl, int code) {
   return SSW_ERROR(code, "%s", cause);
 }
 
+/* The user's mistakes about the path, each one line (SSW_ERR_INPUT): missing, a directory, not
+ * a regular file, not HDF5 at all. Not collective. */
+static int check_path(const char *path, bool writable) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return SSW_ERROR(SSW_ERR_INPUT, "%s: %s — give the file that 'shallowsweep run -o' wrote", path,
+                     errno == ENOENT ? "no such file" : strerror(errno));
+  SSW_REQUIRE(!S_ISDIR(st.st_mode), SSW_ERR_INPUT, "%s is a directory, not a sweep file — give the .h5 file", path);
+  SSW_REQUIRE(S_ISREG(st.st_mode), SSW_ERR_INPUT, "%s is not a regular file — give the .h5 file 'run -o' wrote", path);
+  SSW_REQUIRE(access(path, writable ? R_OK | W_OK : R_OK) == 0, SSW_ERR_INPUT, "%s: cannot %s it (%s)", path,
+              writable ? "read and write" : "read", strerror(errno));
+  htri_t hdf5 = H5Fis_hdf5(path); /* HDF5 1.10: H5Fis_accessible is 1.12 */
+  SSW_REQUIRE(hdf5 > 0, SSW_ERR_INPUT, "%s is not an HDF5 file (no HDF5 signature: a text file, or the wrong "
+              "path?) — give the file 'shallowsweep run -o' wrote", path);
+  return SSW_OK;
+}
+
 static int open_common(ssw_store_t **store, const char *path, MPI_Comm comm, bool parallel) {
   SSW_TRY(store_alloc(store));
   ssw_store_t *s = *store;
@@ -180,17 +201,14 @@ static int open_common(ssw_store_t **store, const char *path, MPI_Comm comm, boo
   s->readonly = !parallel;
   hid_t fapl = -1;
   if (ssw_h5_make_fapl(&fapl, comm, parallel) != SSW_OK) return discard(store, fapl, ssw_error_code());
-  if (access(path, F_OK) != 0) {
-    (void)SSW_ERROR(SSW_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    return discard(store, fapl, SSW_ERR_IO);
-  }
+  if (check_path(path, parallel) != SSW_OK) return discard(store, fapl, SSW_ERR_INPUT);
   s->file = H5Fopen(path, parallel ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
   if (s->file < 0) {
     (void)ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fopen"); /* before any other call clears the stack */
     char cause[2048];
     snprintf(cause, sizeof cause, "%s", ssw_error_message());
-    (void)SSW_ERROR(SSW_ERR_IO, "cannot open %s as HDF5: %s", path, cause);
-    return discard(store, fapl, SSW_ERR_IO);
+    (void)SSW_ERROR(SSW_ERR_INPUT, "%s cannot be opened as HDF5 (truncated or damaged?): %s", path, cause);
+    return discard(store, fapl, SSW_ERR_INPUT);
   }
   H5_CLOSE(H5Pclose, fapl);
   int rc = open_handles(s, path);

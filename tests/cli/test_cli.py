@@ -200,6 +200,31 @@ class NothingOverwritten(unittest.TestCase):
         self.assertFalse(os.path.exists(out_a) or os.path.exists(out_b))
         self.one_line_usage_error(run("validate", self.sweep, "--set", "model=3"), "is a section", "train.lr")
 
+    def test_status_and_resume_on_what_is_not_a_sweep_file(self):  # rows 7 and 12
+        import h5py
+        good = os.path.join(self.tmp.name, "good.h5")
+        self.assertEqual(run("run", self.sweep, "-o", good, "--quiet").returncode, 0)
+        paths = {"text": os.path.join(self.tmp.name, "text.h5"), "truncated": os.path.join(self.tmp.name, "cut.h5"),
+                 "foreign": os.path.join(self.tmp.name, "foreign.h5"), "directory": self.tmp.name,
+                 "missing": os.path.join(self.tmp.name, "nothere.h5")}
+        with open(paths["text"], "w") as f:
+            f.write("not hdf5\n")
+        with open(good, "rb") as src, open(paths["truncated"], "wb") as dst:
+            dst.write(src.read(3000))
+        with h5py.File(paths["foreign"], "w") as f:
+            f["x"] = [1, 2]
+        causes = {"text": "not an HDF5 file", "truncated": "truncated or damaged", "foreign": "not a shallowsweep file",
+                  "directory": "is a directory", "missing": "no such file"}
+        for what, path in paths.items():
+            before = open(path, "rb").read() if os.path.isfile(path) else None
+            self.one_line_usage_error(run("status", path), path, causes[what])
+            if what == "missing":
+                continue  # --resume of a missing file starts it (the first job of a chain)
+            r = run("run", self.sweep, "-o", path, "--resume", "--quiet")
+            self.one_line_usage_error(r, path, causes[what])
+            if before is not None:
+                self.assertEqual(open(path, "rb").read(), before, what)
+
     def test_the_hidden_upper_bound_is_said(self):  # row 15
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=2e15"), "> 0 and <= 1e+15")
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=-1"), "must be > 0 (")
