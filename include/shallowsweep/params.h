@@ -93,6 +93,7 @@ typedef struct ssw_params {
   ssw_spacing_t record_spacing;
   bool ntk_eigs;                /* compute extreme eigenvalues of the NTK Gram matrix */
   ssw_edge_check_t edge_check;  /* validate/plan: the step beyond the edge at init warns, errs or not */
+  double memory_limit_gib;      /* a cell's memory per rank (train.h's model) may not exceed this, GiB */
   bool record_sharpness;        /* record the edge ratio at every record point (series edge_ratio) */
   /* the seed axis */
   int64_t seed;                 /* >= 0 */

@@ -102,6 +102,8 @@ static const ssw_param_key_t keys[] = {
     BOOL_KEY(record_sharpness, "train", "false", "record the edge ratio at every record point (series edge_ratio)"),
     ENUM_KEY(edge_check, "train", "warn", edge_check_names,
              "validate/plan when the step is beyond the stability edge at init in a sampled cell: warn, error, off"),
+    REAL_KEY(memory_limit_gib, "train", "16", 0, true, 1e9,
+             "the memory one rank may use for a cell, GiB: validate, plan and run refuse a larger cell"),
     INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),
 };
 

@@ -55,6 +55,11 @@ static int cell_params(const ssw_sweep_t *sw, int64_t index, ssw_params_t *out) 
   }
   ssw_params_resolve(out);
   SSW_TRY(ssw_params_check(out));
+  const double need = ssw_trainer_memory(out), limit = out->memory_limit_gib * 1073741824.0;
+  SSW_REQUIRE_KEY(need <= limit, SSW_ERR_INPUT, "memory_limit_gib",
+                  "the cell needs %.3g GiB per rank, above memory_limit_gib = %g — make width or n smaller, or "
+                  "raise memory_limit_gib (train section) if the nodes have the memory", need / 1073741824.0,
+                  out->memory_limit_gib);
   return SSW_OK;
 }
 

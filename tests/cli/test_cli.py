@@ -225,6 +225,16 @@ class NothingOverwritten(unittest.TestCase):
             if before is not None:
                 self.assertEqual(open(path, "rb").read(), before, what)
 
+    def test_cells_beyond_the_memory_limit_are_refused(self):  # row 16
+        out = os.path.join(self.tmp.name, "huge.h5")
+        huge = ("--set", "width=10000000", "--set", "n=10000000")
+        for args in (("validate", self.sweep), ("plan", self.sweep), ("run", self.sweep, "-o", out, "--quiet")):
+            self.one_line_usage_error(run(*args, *huge), "memory_limit_gib", "GiB per rank")
+        self.assertFalse(os.path.exists(out))
+        r = run("validate", self.sweep, "--set", "width=1024", "--set", "n=100000", "--set", "memory_limit_gib=1")
+        self.one_line_usage_error(r, "memory_limit_gib = 1 ")
+        self.assertEqual(run("validate", self.sweep, "--set", "width=1024", "--set", "n=100000").returncode, 0)
+
     def test_the_hidden_upper_bound_is_said(self):  # row 15
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=2e15"), "> 0 and <= 1e+15")
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=-1"), "must be > 0 (")
