@@ -63,6 +63,9 @@ SSW_NODISCARD int ssw_cli_option(const ssw_command_t *cmd, int argc, char **argv
  * second occurrence is a usage error (-1). */
 SSW_NODISCARD int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i, const char *name,
                                       const char **dest);
+/* The directory of an output path exists and is writable, else a usage error (exit 2) naming
+ * option, path and cause. */
+SSW_NODISCARD int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path);
 /* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
  * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */
 SSW_NODISCARD int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);

@@ -138,6 +138,7 @@ static int parse(int argc, char **argv, cell_args_t *a) {
   }
   if (!a->sweep.path) return ssw_cli_usage_error(cmd, "no sweep file given");
   struct stat st;
+  if (a->dump && ssw_cli_check_output_dir(cmd, "--dump", a->dump) != SSW_EXIT_OK) return SSW_EXIT_USAGE;
   if (a->dump && lstat(a->dump, &st) == 0) { /* never replace what the user may need */
     if (!S_ISREG(st.st_mode))
       return ssw_cli_usage_error(cmd, "--dump %s: the path exists and is not a regular file — give a new file name",

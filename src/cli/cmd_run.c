@@ -85,6 +85,7 @@ static int parse(int argc, char **argv, run_args_t *a) {
   }
   if (!a->sweep.path) return ssw_cli_usage_error(&ssw_command_run, "no sweep file given");
   if (!a->out) return ssw_cli_usage_error(&ssw_command_run, "no output file given (-o OUT.h5)");
+  if (ssw_cli_check_output_dir(&ssw_command_run, "-o", a->out) != SSW_EXIT_OK) return SSW_EXIT_USAGE;
   return SSW_EXIT_OK;
 }
 

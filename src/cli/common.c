@@ -1,8 +1,11 @@
 /* Helpers shared by the subcommands: --set collection, loading with one-line errors, exit
  * codes, JSON scalars. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "shallowsweep/error.h"
@@ -95,6 +98,24 @@ int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i,
   if (found > 0 && prev)
     return ssw_cli_usage_error(cmd, "%s given twice ('%s' and '%s') — give it once", name, prev, *dest), -1;
   return found;
+}
+
+int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return ssw_cli_usage_error(cmd, "%s %s: the directory %s does not exist — create it first", option, path, dir);
+  if (!S_ISDIR(st.st_mode))
+    return ssw_cli_usage_error(cmd, "%s %s: %s is not a directory", option, path, dir);
+  if (access(dir, W_OK | X_OK) != 0)
+    return ssw_cli_usage_error(cmd, "%s %s: the directory %s is not writable (%s) — choose another place", option,
+                               path, dir, strerror(errno));
+  return SSW_EXIT_OK;
 }
 
 int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i) {

@@ -184,6 +184,14 @@ class NothingOverwritten(unittest.TestCase):
         with h5py.File(replaced, "r") as f:
             self.assertIn("W0", f)
 
+    def test_outputs_in_a_missing_directory(self):  # row 9 and row 7's -o part
+        nodir = os.path.join(self.tmp.name, "nodir", "c.h5")
+        afile = os.path.join(self.tmp.name, "t.yaml", "c.h5")
+        for args, option in ((("cell", self.sweep, "--at", "width=4,seed=0", "--dump"), "--dump"),
+                             (("run", self.sweep, "--quiet", "-o"), "-o")):
+            self.one_line_usage_error(run(*args, nodir), option, "does not exist")
+            self.one_line_usage_error(run(*args, afile), option, "is not a directory")
+
     def test_a_named_pipe_does_not_hang(self):
         fifo = os.path.join(self.tmp.name, "fifo.yaml")
         os.mkfifo(fifo)
