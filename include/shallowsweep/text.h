@@ -21,6 +21,11 @@ void ssw_format_real(double v, char *buf, size_t size);
  * mean". Not collective. */
 int ssw_edit_distance(const char *a, const char *b);
 
+/* text for quoting in a one-line message: itself if at most SSW_QUOTE_MAX bytes, else its start,
+ * "..." and its length, in buf (size >= SSW_QUOTE_MAX + 48), so that the reason after it shows. */
+enum { SSW_QUOTE_MAX = 80 };
+const char *ssw_text_quote(const char *text, char *buf, size_t size);
+
 /* A growing NUL-terminated string. ssw_text_add never fails on its own: it records running
  * out of memory in oom, and ssw_text_take reports it once. */
 typedef struct ssw_text {

@@ -71,3 +71,10 @@ void ssw_text_fini(ssw_text_t *t) {
   free(t->buf);
   *t = (ssw_text_t){0};
 }
+
+const char *ssw_text_quote(const char *text, char *buf, size_t size) {
+  const size_t len = strlen(text);
+  if (len <= SSW_QUOTE_MAX) return text;
+  snprintf(buf, size, "%.*s... (%zu characters)", SSW_QUOTE_MAX - 20, text, len);
+  return buf;
+}

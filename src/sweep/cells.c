@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/text.h"
 #include "shallowsweep/ntk.h"
 #include "shallowsweep/train.h"
 #include "sweep_impl.h"
@@ -47,8 +48,10 @@ static int cell_params(const ssw_sweep_t *sw, int64_t index, ssw_params_t *out) 
     double v;
     if (ssw_expr_eval(sw->ks[k].expr, lookup, &ctx, &v) != SSW_OK)
       return ssw_error_locate(NULL, 0, 0, name, NULL);
+    char quoted[SSW_QUOTE_MAX + 48];
     SSW_REQUIRE_KEY(isfinite(v), SSW_ERR_INPUT, name, "expression '%s' evaluates to %s — keep it finite "
-                    "(check divisions by zero and logs of non-positive values)", sw->ks[k].expr_text,
+                    "(check divisions by zero and logs of non-positive values)",
+                    ssw_text_quote(sw->ks[k].expr_text, quoted, sizeof quoted),
                     isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity");
     if (sw->keys[k].type == SSW_KEY_INT) v = round(v); /* integer keys from expressions are rounded */
     SSW_TRY(ssw_params_set_number(out, name, v));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/text.h"
 #include "sweep_impl.h"
 
 static bool is_numeric(const ssw_param_key_t *k) {
@@ -23,8 +24,10 @@ static int set_expression(ssw_sweep_t *sw, int k, const char *text, ssw_loc_t lo
     char why[512];
     snprintf(why, sizeof why, "%s", ssw_error_reason());
     loc.col += err_col + col_shift;
+    char quoted[SSW_QUOTE_MAX + 48];
     return ssw_error_at_fmt(loc, name, "'%s' is neither a number nor a valid expression: %s — write a number "
-                            "or an expression such as 0.5*width or 1/sqrt(dim)", text, why);
+                            "or an expression such as 0.5*width or 1/sqrt(dim)",
+                            ssw_text_quote(text, quoted, sizeof quoted), why);
   }
   char buf[SSW_EXPR_MAX_LEN * 2];
   double v;
@@ -72,10 +75,11 @@ static int set_value(ssw_sweep_t *sw, int k, const ssw_setting_t *set) {
     return ssw_error_at_fmt(nd->loc, key->name, "no value — give one (default: %s) or remove the key",
                             key->default_text);
   double v;
+  char quoted[SSW_QUOTE_MAX + 48];
   if ((key->type == SSW_KEY_INT || key->type == SSW_KEY_REAL) && !ssw_expr_is_number(nd->text, &v)) {
     if (strcmp(key->name, "max_iters") == 0 || strcmp(key->name, "record_points") == 0)
       return ssw_error_at_fmt(nd->loc, key->name, "'%s' is not a number — give a number (the recorded steps "
-                              "are the same for every cell)", nd->text);
+                              "are the same for every cell)", ssw_text_quote(nd->text, quoted, sizeof quoted));
     SSW_TRY(set_expression(sw, k, nd->text, nd->loc, nd->plain ? 0 : 1));
     sw->ks[k].loc = set->loc;
     return SSW_OK;
@@ -112,7 +116,8 @@ int ssw_sweep_axis_of(const ssw_sweep_t *sw, const char *name) {
 
 static int check_name(ssw_sweep_t *sw, int k, const char *name, bool *used_axis) {
   const char *key = sw->keys[k].name;
-  const char *text = sw->ks[k].expr_text;
+  char quoted[SSW_QUOTE_MAX + 48];
+  const char *text = ssw_text_quote(sw->ks[k].expr_text, quoted, sizeof quoted);
   int a = ssw_sweep_axis_of(sw, name);
   const ssw_param_key_t *nk = a >= 0 ? sw->grid.axes[a].key : ssw_params_key(name);
   if (a >= 0) used_axis[a] = true;
@@ -120,7 +125,7 @@ static int check_name(ssw_sweep_t *sw, int k, const char *name, bool *used_axis)
   if (nk)
     return ssw_error_at_fmt(sw->ks[k].loc, key, "expression '%s' uses '%s', which is not a number — "
                             "expressions use numeric keys and axes", text, name);
-  if (strcmp(text, name) == 0)
+  if (strcmp(sw->ks[k].expr_text, name) == 0)
     return ssw_error_at_fmt(sw->ks[k].loc, key, "'%s' is not a number — write a number (default %s) or an "
                             "expression of other keys such as 2*width", name, sw->keys[k].default_text);
   const char *near = ssw_sweep_nearest_name(name);

@@ -243,6 +243,15 @@ class NothingOverwritten(unittest.TestCase):
         self.one_line_usage_error(r, "memory_limit_gib = 1 ")
         self.assertEqual(run("validate", self.sweep, "--set", "width=1024", "--set", "n=100000").returncode, 0)
 
+    def test_a_long_expression_leaves_room_for_the_reason(self):  # row 14
+        for name, text in (("long", "+".join(["width"] * 20000)), ("deep", "(" * 100000 + "1" + ")" * 100000)):
+            path = os.path.join(self.tmp.name, name + ".yaml")
+            with open(path, "w") as f:
+                f.write(f'train:\n  lr: "{text}"\n')
+            r = run("validate", path)
+            self.one_line_usage_error(r, "lr", "characters)", "longer than")
+            self.assertLess(len(r.stderr), 400, r.stderr)
+
     def test_the_hidden_upper_bound_is_said(self):  # row 15
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=2e15"), "> 0 and <= 1e+15")
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=-1"), "must be > 0 (")
