@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,8 +27,19 @@ static int set_lock(int fd, short type, pid_t *holder) {
   return err;
 }
 
-static int open_lock_file(const char *lock_path, int *fd) {
-  *fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+/* Open (creating it if needed) the lock file, never through a symbolic link; *created says
+ * whether this call made it (only then is its content ours to write). */
+static int open_lock_file(const char *lock_path, int *fd, bool *created) {
+  *created = false;
+  *fd = open(lock_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (*fd >= 0) {
+    *created = true;
+    return SSW_OK;
+  }
+  if (errno == EEXIST) *fd = open(lock_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (*fd < 0 && errno == ELOOP)
+    return SSW_ERROR(SSW_ERR_INPUT, "the lock file %s is a symbolic link — remove it (shallowsweep makes its own)",
+                     lock_path);
   if (*fd < 0)
     return SSW_ERROR(SSW_ERR_IO, "cannot open the lock file %s: %s (the output's directory must be writable)",
                      lock_path, strerror(errno));
@@ -36,7 +48,8 @@ static int open_lock_file(const char *lock_path, int *fd) {
 
 /* Rank 0: exclusive, then shared. Returns 0, or the errno of a refused lock with *holder. */
 static int lock_first(const char *lock_path, int *fd, pid_t *holder) {
-  SSW_TRY(open_lock_file(lock_path, fd));
+  bool created;
+  SSW_TRY(open_lock_file(lock_path, fd, &created));
   int err = set_lock(*fd, F_WRLCK, holder);
   if (err) {
     close(*fd);
@@ -50,7 +63,7 @@ static int lock_first(const char *lock_path, int *fd, pid_t *holder) {
   }
   char who[64];
   int len = snprintf(who, sizeof who, "%ld\n", (long)getpid());
-  if (ftruncate(*fd, 0) != 0 || pwrite(*fd, who, (size_t)len, 0) != len) { /* informative only */ }
+  if (created && pwrite(*fd, who, (size_t)len, 0) != len) { /* informative only; never into a file we did not make */ }
   err = set_lock(*fd, F_RDLCK, holder);
   if (err) return SSW_ERROR(SSW_ERR_IO, "cannot downgrade the lock on %s: %s", lock_path, strerror(err));
   return SSW_OK;
@@ -75,7 +88,8 @@ int ssw_store_lock(const char *path, MPI_Comm comm, int *lock_fd) {
     return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
   }
   if (rank != 0) {
-    rc = open_lock_file(lock_path, lock_fd);
+    bool created;
+    rc = open_lock_file(lock_path, lock_fd, &created);
     if (rc == SSW_OK) {
       int err = set_lock(*lock_fd, F_RDLCK, &holder);
       if (err) rc = SSW_ERROR(SSW_ERR_IO, "rank %d cannot share the lock on %s: %s", rank, lock_path, strerror(err));

@@ -192,6 +192,19 @@ class NothingOverwritten(unittest.TestCase):
             self.one_line_usage_error(run(*args, nodir), option, "does not exist")
             self.one_line_usage_error(run(*args, afile), option, "is not a directory")
 
+    def test_the_lock_file_never_writes_through_a_link(self):  # row 6
+        precious = os.path.join(self.tmp.name, "precious.txt")
+        with open(precious, "w") as f:
+            f.write("precious\n")
+        out = os.path.join(self.tmp.name, "sl.h5")
+        os.symlink(precious, out + ".lock")
+        self.one_line_usage_error(run("run", self.sweep, "-o", out, "--quiet"), "symbolic link")
+        self.assertFalse(os.path.exists(out))
+        os.unlink(out + ".lock")
+        os.link(precious, out + ".lock")  # a hard link: locked, but never truncated or written
+        self.assertEqual(run("run", self.sweep, "-o", out, "--quiet").returncode, 0)
+        self.assertEqual(open(precious).read(), "precious\n")
+
     def test_a_named_pipe_does_not_hang(self):
         fifo = os.path.join(self.tmp.name, "fifo.yaml")
         os.mkfifo(fifo)
