@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -140,6 +141,24 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
 
 /* ---- the file ---- */
 
+/* Rank 0: SSW_OK if the file system of out has room for a file of `need` bytes (the size plan
+ * prints, plus a margin for HDF5's metadata), else a one-line error saying how much is missing. */
+static int check_free_space(const char *out, double need) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", out);
+  char *slash = strrchr(dir, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+  struct statvfs fs;
+  if (statvfs(dir, &fs) != 0) return SSW_OK; /* unknown: creation will tell */
+  const double avail = (double)fs.f_bavail * (double)fs.f_frsize, mib = 1048576.0;
+  SSW_REQUIRE(avail >= need, SSW_ERR_INPUT,
+              "not enough space for %s: the file needs about %.1f MiB and %s has %.1f MiB free (%.1f MiB missing) — "
+              "free some space or choose another -o", out, need / mib, dir, avail / mib, (need - avail) / mib);
+  return SSW_OK;
+}
+
 /* Open (resume) or create OUT. Collective on comm. */
 static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_store_spec_t *spec,
                        ssw_store_t **store) {
@@ -150,6 +169,14 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
                      "%s exists and was left untouched: add --resume to continue it, or choose another -o", a->out);
   if (!exists) {
     if (a->resume && rank == 0 && !a->quiet) fprintf(stderr, "shallowsweep run: %s does not exist yet: creating it\n", a->out);
+    int nseries = 0;
+    for (int s = 0; s < SSW_SERIES_COUNT; s++) nseries += (spec->series_mask >> s) & 1u;
+    const double need = (double)spec->grid->ncells * ssw_store_cell_bytes(spec->k, nseries) + 1048576.0;
+    int rc = rank == 0 ? check_free_space(a->out, need) : SSW_OK;
+    MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, comm)); /* every rank stops, none waits in a collective */
+    if (rc != SSW_OK)
+      return rank == 0 ? ssw_error_frame(rc, __FILE__, __LINE__, __func__)
+                       : SSW_ERROR(rc, "not enough space for %s (see rank 0)", a->out);
     return ssw_store_create(store, a->out, comm, spec);
   }
   SSW_TRY(ssw_store_open(store, a->out, comm));

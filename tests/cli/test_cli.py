@@ -205,6 +205,23 @@ class NothingOverwritten(unittest.TestCase):
         self.assertEqual(run("run", self.sweep, "-o", out, "--quiet").returncode, 0)
         self.assertEqual(open(precious).read(), "precious\n")
 
+    def test_a_file_larger_than_the_free_space_is_refused_before_creation(self):  # rows 1 and 2
+        small = os.path.join(self.tmp.name, "small")
+        os.mkdir(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small], capture_output=True).returncode:
+            self.skipTest("cannot mount a 2 MiB tmpfs here (needs root)")
+        try:
+            mid = os.path.join(self.tmp.name, "mid.yaml")
+            with open(mid, "w") as f:  # a 5 MiB file by plan
+                f.write("name: mid\ntrain: {max_iters: 1000, record_points: 1000}\n"
+                        "grid:\n  width: {geom: [4, 64], num: 10}\n  seeds: 10\n")
+            out = os.path.join(small, "mid.h5")
+            self.one_line_usage_error(run("run", mid, "-o", out, "--quiet", timeout=60), out, "MiB missing")
+            self.assertFalse(os.path.exists(out))
+            self.assertEqual([n for n in os.listdir(small) if "creating" in n], [])
+        finally:
+            subprocess.run(["umount", small], capture_output=True)
+
     def test_a_named_pipe_does_not_hang(self):
         fifo = os.path.join(self.tmp.name, "fifo.yaml")
         os.mkfifo(fifo)
