@@ -145,11 +145,7 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
  * prints, plus a margin for HDF5's metadata), else a one-line error saying how much is missing. */
 static int check_free_space(const char *out, double need) {
   char dir[4096];
-  snprintf(dir, sizeof dir, "%s", out);
-  char *slash = strrchr(dir, '/');
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if (slash == dir) dir[1] = '\0';
-  else *slash = '\0';
+  ssw_cli_parent_dir(out, dir, sizeof dir);
   struct statvfs fs;
   if (statvfs(dir, &fs) != 0) return SSW_OK; /* unknown: creation will tell */
   const double avail = (double)fs.f_bavail * (double)fs.f_frsize, mib = 1048576.0;

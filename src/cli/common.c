@@ -100,13 +100,17 @@ int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i,
   return found;
 }
 
-int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
+void ssw_cli_parent_dir(const char *path, char *dir, size_t size) {
+  snprintf(dir, size, "%s", path);
   char *slash = strrchr(dir, '/');
-  if (!slash) snprintf(dir, sizeof dir, ".");
+  if (!slash) snprintf(dir, size, ".");
   else if (slash == dir) dir[1] = '\0';
   else *slash = '\0';
+}
+
+int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path) {
+  char dir[4096];
+  ssw_cli_parent_dir(path, dir, sizeof dir);
   struct stat st;
   if (stat(dir, &st) != 0)
     return ssw_cli_usage_error(cmd, "%s %s: the directory %s does not exist — create it first", option, path, dir);
