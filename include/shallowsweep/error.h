@@ -32,6 +32,8 @@ enum {
   SSW_ERR_NOMEM = 3,    /* allocation failed */
   SSW_ERR_IO = 4,       /* a file could not be read or written */
   SSW_ERR_LIB = 5,      /* BLAS/LAPACK/HDF5/MPI returned an error */
+  SSW_ERR_SYSTEM = 6,   /* the machine failed a whole operation (disk full, quota, I/O error) and the
+                           message says which file and what to do: one line, no trace, exit 1 */
   SSW_ERR_STOPPED = 75, /* stopped by a signal; resume to finish (EX_TEMPFAIL) */
 };
 

@@ -24,9 +24,14 @@
  * is done once its status is nonzero. The checksum is CRC-32 (zlib's) over the bytes listed
  * at ssw_store_cell_checksum().
  *
- * Locking: a writer holds a POSIX record lock on "FILE.lock" (shared by every rank of the job,
- * taken exclusively for an instant by rank 0 to prove no other job holds it). Readers take no
- * lock and open with HDF5 file locking off: safe because the metadata is frozen.
+ * Frozen metadata: the root attribute frozen_checksum (CRC-32, written at creation) covers the
+ * canonical sweep, the axis names, every axis's values and labels in /cell and /traj, and
+ * /traj/step; run --resume refuses a file that fails it and status --verify reports it.
+ *
+ * Locking: a writer holds an open-file-description lock on one byte of the file itself (shared
+ * by every rank of the job, taken exclusively for an instant by rank 0 to prove no other job
+ * holds it), so every path or link to the file meets it. Readers take no lock and open with
+ * HDF5 file locking off: safe because the metadata is frozen.
  */
 #ifndef SHALLOWSWEEP_STORE_H
 #define SHALLOWSWEEP_STORE_H
@@ -57,22 +62,21 @@ typedef struct ssw_store_spec {
   unsigned series_mask;        /* bit s set: /traj/<ssw_series_names[s]> exists */
 } ssw_store_spec_t;
 
-/* Take the job's lock on path + ".lock". Collective on comm. Fails with SSW_ERR_INPUT and a
- * message naming the holder's pid when another job (or orphaned ranks of a killed one) holds
- * it. The lock is released by ssw_store_unlock or when the process exits. */
-SSW_NODISCARD int ssw_store_lock(const char *path, MPI_Comm comm, int *lock_fd);
-/* Release the lock (accepts -1). Not collective. */
-void ssw_store_unlock(int *lock_fd);
-
-/* Create path atomically: build it under a temporary name beside it, close, rename, reopen
- * for writing. path must not exist. Collective on comm. */
+/* Create path atomically: rank 0 builds it under a temporary name beside it with HDF5's
+ * serial driver, locks it and links it to path (never replacing a file); every rank agrees on
+ * the outcome before any goes on, so a full disk is one error on every rank, never a hang.
+ * Then every rank opens it for writing under the job's lock. path must not exist. Collective
+ * on comm. */
 SSW_NODISCARD int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec);
-/* Open an existing file for writing cells (resume). Collective on comm. */
+/* Open an existing file for writing cells (resume): rank 0 checks the path, the job takes
+ * the writer lock (SSW_ERR_INPUT, one line, when another run holds it, whatever path it
+ * used), the frozen metadata must match its checksum. Collective on comm. */
 SSW_NODISCARD int ssw_store_open(ssw_store_t **store, const char *path, MPI_Comm comm);
 /* Open read-only without MPI-IO and without HDF5 file locking (status, analysis of a live
  * file). Not collective. */
 SSW_NODISCARD int ssw_store_open_readonly(ssw_store_t **store, const char *path);
-/* Close; collective on the comm the store was opened with (not collective for read-only).
+/* Close and release the writer lock; collective on the comm the store was opened with (not
+ * collective for read-only).
  * Accepts NULL; sets *store to NULL. */
 SSW_NODISCARD int ssw_store_close(ssw_store_t **store);
 
@@ -97,6 +101,11 @@ SSW_NODISCARD int ssw_store_read_diagnosis(ssw_store_t *store, int8_t *diagnosis
 /* Read one cell back into r (r->k == ssw_store_k; r->steps is left alone) and its stored
  * checksum and rank. Not collective. */
 SSW_NODISCARD int ssw_store_read_cell(ssw_store_t *store, int64_t index, ssw_result_t *r, uint32_t *checksum, int32_t *rank);
+/* The frozen metadata against its checksum: *state 1 matches, 0 the file has none (written
+ * before frozen checksums, 2026-12-05), -1 it differs (edited or damaged). Not collective. */
+SSW_NODISCARD int ssw_store_check_frozen(ssw_store_t *store, int *state);
+/* Bytes of a file created from spec (plan's size: the cells plus 1 MiB for the metadata). */
+double ssw_store_file_bytes(const ssw_store_spec_t *spec);
 /* Recompute the checksum of every done cell (status != 0); damaged[i] = 1 where the stored
  * checksum does not match, 0 elsewhere; *ndamaged their count. Reads one slab of the first
  * axis at a time. Not collective. */

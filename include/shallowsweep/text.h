@@ -26,6 +26,9 @@ int ssw_edit_distance(const char *a, const char *b);
 enum { SSW_QUOTE_MAX = 80 };
 const char *ssw_text_quote(const char *text, char *buf, size_t size);
 
+/* The directory of a path, as a path: "." for a bare name, "/" for a name in the root. */
+void ssw_text_parent_dir(const char *path, char *dir, size_t size);
+
 /* A growing NUL-terminated string. ssw_text_add never fails on its own: it records running
  * out of memory in oom, and ssw_text_take reports it once. */
 typedef struct ssw_text {

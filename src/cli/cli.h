@@ -66,7 +66,6 @@ SSW_NODISCARD int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char *
 /* The directory of an output path exists and is writable, else a usage error (exit 2) naming
  * option, path and cause. */
 /* dir (size) = the directory part of path ("." if none, "/" for a file at the root). */
-void ssw_cli_parent_dir(const char *path, char *dir, size_t size);
 SSW_NODISCARD int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path);
 /* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
  * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */

@@ -1,13 +1,12 @@
 /* shallowsweep run FILE -o OUT [--resume]: train every pending cell of the sweep under MPI
  * (or alone without mpirun) into one parallel HDF5 file (DESIGN.md §1, §4, §5).
  *
- * main reads as: parse → resolve the sweep on every rank → lock and create/open the file →
+ * main reads as: parse → resolve the sweep on every rank → create or open the file under its lock →
  * (resume: verify what is there) → master or worker → close → exit code. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,8 +41,9 @@ const ssw_command_t ssw_command_run = {
         "                       time YYYY-MM-DDTHH:MM[:SS], @EPOCH, or none; default: the SLURM\n"
         "                       job's EndTime (squeue). Cells left over: exit 75, resume later\n"
         "  --set key=value      override a key as in 'shallowsweep validate'\n\n"
-        "OUT.h5.lock is held by every rank while the file is open: a second run on the\n"
-        "same file is refused until the first (and any orphaned rank of it) is gone.\n"
+        "Every rank holds a lock on OUT.h5 itself while it is open: a second run on the\n"
+        "same file, by any path or link, is refused until the first (and any orphaned\n"
+        "rank of it) is gone.\n"
         "SIGINT, SIGTERM, SIGUSR1: stop, abandon the cells in hand, close, exit 75; resume\n"
         "later with --resume. A second signal exits at once; finished cells are kept.\n"
         "Exit: 0 all cells done; 75 stopped; 2 bad input or OUT.h5 exists; 1 other errors.\n",
@@ -141,20 +141,6 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
 
 /* ---- the file ---- */
 
-/* Rank 0: SSW_OK if the file system of out has room for a file of `need` bytes (the size plan
- * prints, plus a margin for HDF5's metadata), else a one-line error saying how much is missing. */
-static int check_free_space(const char *out, double need) {
-  char dir[4096];
-  ssw_cli_parent_dir(out, dir, sizeof dir);
-  struct statvfs fs;
-  if (statvfs(dir, &fs) != 0) return SSW_OK; /* unknown: creation will tell */
-  const double avail = (double)fs.f_bavail * (double)fs.f_frsize, mib = 1048576.0;
-  SSW_REQUIRE(avail >= need, SSW_ERR_INPUT,
-              "not enough space for %s: the file needs about %.1f MiB and %s has %.1f MiB free (%.1f MiB missing) — "
-              "free some space or choose another -o", out, need / mib, dir, avail / mib, (need - avail) / mib);
-  return SSW_OK;
-}
-
 /* Open (resume) or create OUT. Collective on comm. */
 static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_store_spec_t *spec,
                        ssw_store_t **store) {
@@ -165,14 +151,6 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
                      "%s exists and was left untouched: add --resume to continue it, or choose another -o", a->out);
   if (!exists) {
     if (a->resume && rank == 0 && !a->quiet) fprintf(stderr, "shallowsweep run: %s does not exist yet: creating it\n", a->out);
-    int nseries = 0;
-    for (int s = 0; s < SSW_SERIES_COUNT; s++) nseries += (spec->series_mask >> s) & 1u;
-    const double need = (double)spec->grid->ncells * ssw_store_cell_bytes(spec->k, nseries) + 1048576.0;
-    int rc = rank == 0 ? check_free_space(a->out, need) : SSW_OK;
-    MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, comm)); /* every rank stops, none waits in a collective */
-    if (rc != SSW_OK)
-      return rank == 0 ? ssw_error_frame(rc, __FILE__, __LINE__, __func__)
-                       : SSW_ERROR(rc, "not enough space for %s (see rank 0)", a->out);
     return ssw_store_create(store, a->out, comm, spec);
   }
   SSW_TRY(ssw_store_open(store, a->out, comm));
@@ -275,8 +253,6 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   int64_t *steps = NULL, *pending = NULL;
   double *cost = NULL;
   SSW_TRY(sweep_spec(sweep, &spec, &steps));
-  int lock_fd = -1;
-  SSW_TRY(ssw_store_lock(a->out, comm, &lock_fd));
   ssw_store_t *store = NULL;
   SSW_TRY(open_output(comm, rank, a, &spec, &store));
   ssw_engine_job_t job = {.ncells = ssw_store_ncells(store), .k = spec.k, .steps = steps,
@@ -288,7 +264,6 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   ssw_blas_single_thread();
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
   SSW_TRY(ssw_store_close(&store));
-  ssw_store_unlock(&lock_fd);
   if (rank == 0) print_summary(a, &stats, size);
   *stopped = stats.stopped;
   free(pending);
@@ -331,6 +306,10 @@ static int run(int argc, char **argv) {
   if (ssw_error_code() == SSW_ERR_INPUT || rc == SSW_ERR_INPUT) {
     if (rank == 0) ssw_cli_print_error("run");
     return finalize(SSW_EXIT_USAGE);
+  }
+  if (ssw_error_code() == SSW_ERR_SYSTEM) { /* every rank knows (creation agrees before going on) */
+    if (rank == 0) ssw_cli_print_error("run");
+    return finalize(SSW_EXIT_FAILED);
   }
   char prefix[64];
   snprintf(prefix, sizeof prefix, "[rank %d] shallowsweep run: ", rank);

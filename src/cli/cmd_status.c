@@ -29,9 +29,11 @@ const ssw_command_t ssw_command_status = {
         "  --json      one JSON object: file, sweep, ncells, record_points, counts, per-axis\n"
         "              counts, every pending cell index, failed cells with messages, verify\n"
         "  --verify    recompute every done cell's checksum; damaged cells are listed (and\n"
-        "              'run --resume' runs them again)\n"
+        "              'run --resume' runs them again); check the frozen metadata (axis\n"
+        "              values and labels, recorded steps, sweep) against its checksum\n"
         "  --list N    list at most N pending and N failed cells (default 10)\n\n"
-        "Exit: 0; 1 if --verify found damaged cells or the file cannot be read; 2 bad usage.\n",
+        "Exit: 0; 1 if --verify found damaged cells or edited metadata, or the file cannot\n"
+        "be read; 2 bad usage.\n",
 };
 
 /* Counts per status, then per diagnosis (of max_iters cells): index SSW_STATUS_COUNT + d. */
@@ -45,6 +47,7 @@ typedef struct {
   int8_t *diagnosis;  /* (n): 0 (none) throughout in a format-1 file */
   uint8_t *damaged;   /* (n) with --verify, else NULL */
   int64_t ndamaged;
+  int frozen;         /* with --verify: 1 the frozen metadata matches its checksum, 0 none stored, -1 differs */
   int64_t total[COUNTS];
   int64_t *per_axis[SSW_MAX_AXES]; /* (count_a, COUNTS) */
 } summary_t;
@@ -72,6 +75,7 @@ static int summarize(summary_t *s, bool verify) {
   if (verify) {
     SSW_ALLOC(s->damaged, s->n);
     SSW_TRY(ssw_store_verify(s->store, s->status, s->damaged, &s->ndamaged));
+    SSW_TRY(ssw_store_check_frozen(s->store, &s->frozen));
   }
   return SSW_OK;
 }
@@ -129,6 +133,11 @@ static int print_human(summary_t *s, const char *path, int list) {
     }
   }
   if (s->damaged) {
+    printf("verify: %s\n", s->frozen > 0 ? "frozen metadata matches its checksum"
+                          : s->frozen == 0 ? "frozen metadata has no checksum (file written before 2026-12-05)"
+                                           : "frozen metadata (axis values or labels, recorded steps, canonical sweep) "
+                                             "does NOT match its checksum: the file was edited or damaged, its cells "
+                                             "may be mislabelled");
     printf("verify: %lld done cells checked, %lld damaged%s\n", (long long)done, (long long)s->ndamaged,
            s->ndamaged ? " (run --resume to train them again):" : "");
     for (int64_t c = 0; c < s->n; c++)
@@ -203,7 +212,8 @@ static int print_json(summary_t *s, const char *path) {
     printf("null}\n");
     return SSW_OK;
   }
-  printf("{\"checked\": %lld, \"damaged\": [", (long long)(s->n - s->total[0]));
+  printf("{\"frozen_metadata\": \"%s\", \"checked\": %lld, \"damaged\": [",
+         s->frozen > 0 ? "ok" : s->frozen == 0 ? "absent" : "mismatch", (long long)(s->n - s->total[0]));
   for (int64_t c = 0, k = 0; c < s->n; c++)
     if (s->damaged[c]) printf("%s%lld", k++ ? ", " : "", (long long)c);
   printf("]}}\n");
@@ -249,5 +259,5 @@ static int run(int argc, char **argv) {
   if (rc == SSW_OK && closed != SSW_OK) ssw_cli_print_error("status");
   if (rc == SSW_OK) rc = closed;
   if (rc != SSW_OK) return ssw_cli_exit_code(rc);
-  return s.ndamaged ? SSW_EXIT_FAILED : SSW_EXIT_OK;
+  return s.ndamaged || s.frozen < 0 ? SSW_EXIT_FAILED : SSW_EXIT_OK;
 }

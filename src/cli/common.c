@@ -29,8 +29,8 @@ int ssw_cli_exit_code(int rc) {
 }
 
 void ssw_cli_print_error(const char *command) {
-  if (ssw_error_code() == SSW_ERR_INPUT) {
-    fprintf(stderr, "%s\n", ssw_error_message()); /* the user's mistake: one line, no trace */
+  if (ssw_error_code() == SSW_ERR_INPUT || ssw_error_code() == SSW_ERR_SYSTEM) {
+    fprintf(stderr, "%s\n", ssw_error_message()); /* the user's mistake or the disk's: one line, no trace */
     return;
   }
   char prefix[64];
@@ -100,17 +100,9 @@ int ssw_cli_option_once(const ssw_command_t *cmd, int argc, char **argv, int *i,
   return found;
 }
 
-void ssw_cli_parent_dir(const char *path, char *dir, size_t size) {
-  snprintf(dir, size, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash) snprintf(dir, size, ".");
-  else if (slash == dir) dir[1] = '\0';
-  else *slash = '\0';
-}
-
 int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char *option, const char *path) {
   char dir[4096];
-  ssw_cli_parent_dir(path, dir, sizeof dir);
+  ssw_text_parent_dir(path, dir, sizeof dir);
   struct stat st;
   if (stat(dir, &st) != 0)
     return ssw_cli_usage_error(cmd, "%s %s: the directory %s does not exist — create it first", option, path, dir);

@@ -78,3 +78,11 @@ const char *ssw_text_quote(const char *text, char *buf, size_t size) {
   snprintf(buf, size, "%.*s... (%zu characters)", SSW_QUOTE_MAX - 20, text, len);
   return buf;
 }
+
+void ssw_text_parent_dir(const char *path, char *dir, size_t size) {
+  snprintf(dir, size, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) snprintf(dir, size, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+}

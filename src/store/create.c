@@ -1,6 +1,8 @@
-/* A new sweep file (DESIGN.md §4): every group, axis scale and dataset created collectively
- * and fully allocated under a temporary name beside the output, then published by a hard
- * link that never replaces an existing file.
+/* A new sweep file (DESIGN.md §4, §12): every group, axis scale and dataset created by rank 0
+ * alone with HDF5's serial driver and fully allocated under a temporary name beside the
+ * output, locked, then published by a hard link that never replaces an existing file; every
+ * rank learns the outcome before any goes on, so a full disk or an I/O error is one message
+ * and an exit on every rank, never a collective that some ranks wait in forever.
  *
  * Every dataset is contiguous and allocated at creation with its fill value
  * (H5D_ALLOC_TIME_EARLY), modification times are not tracked, and the default (earliest) file
@@ -8,15 +10,18 @@
  * creation, so a kill can lose only the cell in hand.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "shallowsweep/check.h"
+#include "shallowsweep/text.h"
 #include "ssw_config.h"
 #include "store_impl.h"
 
@@ -196,21 +201,44 @@ static int write_root_attrs(hid_t file, const ssw_store_spec_t *spec, const char
   return SSW_OK;
 }
 
-/* Build the whole file at tmp_path. Collective on comm. */
-static int create_file(const char *tmp_path, MPI_Comm comm, const ssw_store_spec_t *spec, const char *created) {
-  int rank;
-  MPI_CHECK(MPI_Comm_rank(comm, &rank));
-  hid_t fapl, file, msg_type;
-  SSW_TRY(ssw_h5_make_fapl(&fapl, comm, true));
-  H5_HID(file, H5Fcreate(tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
-  SSW_TRY(ssw_h5_make_string_type(&msg_type, SSW_MESSAGE_MAX));
-  SSW_TRY(write_root_attrs(file, spec, created));
-  SSW_TRY(create_cell_group(file, spec, rank, msg_type));
-  SSW_TRY(create_traj_group(file, spec, rank));
-  H5_CLOSE(H5Tclose, msg_type);
-  H5_CLOSE(H5Fclose, file);
-  H5_CLOSE(H5Pclose, fapl);
+/* Reserve bytes of disk for path before HDF5 writes into it, so that a disk filled since the
+ * free-space check, or a quota that statvfs does not show, fails here as one errno, before
+ * HDF5 has written a byte it would have to flush on close (HDF5 1.10 crashes at exit after a
+ * write error during creation). Not collective. */
+static int reserve(const char *path, double bytes) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return SSW_ERROR(SSW_ERR_IO, "cannot open %s to reserve its space: %s", path, strerror(errno));
+  int err = posix_fallocate(fd, 0, (off_t)bytes);
+  close(fd);
+  if (err == EOPNOTSUPP || err == EINVAL) return SSW_OK; /* glibc emulates it where it can; elsewhere rely on the check */
+  if (err) return SSW_ERROR(SSW_ERR_IO, "cannot reserve %.1f MiB for it: %s", bytes / 1048576.0, strerror(err));
   return SSW_OK;
+}
+
+/* Build the whole file at tmp_path with HDF5's serial driver: one process writes every byte,
+ * so a full disk or an I/O error is one process's error code, never a collective that other
+ * ranks wait in forever. The space is reserved first; the file is cut back to HDF5's size
+ * after the close. Not collective. */
+static int create_file(const char *tmp_path, const ssw_store_spec_t *spec, const char *created) {
+  hid_t fapl, file, msg_type = -1;
+  SSW_TRY(ssw_h5_make_fapl(&fapl, MPI_COMM_SELF, false));
+  H5_CHECK(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG)); /* closing the file closes whatever a failure left open */
+  file = H5Fcreate(tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+  int rc = file < 0 ? ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fcreate") : SSW_OK;
+  if (rc == SSW_OK) rc = reserve(tmp_path, ssw_store_file_bytes(spec));
+  if (rc == SSW_OK) rc = ssw_h5_make_string_type(&msg_type, SSW_MESSAGE_MAX);
+  if (rc == SSW_OK) rc = write_root_attrs(file, spec, created);
+  if (rc == SSW_OK) rc = create_cell_group(file, spec, 0, msg_type);
+  if (rc == SSW_OK) rc = create_traj_group(file, spec, 0);
+  if (rc == SSW_OK) rc = ssw_store_write_frozen_checksum(file);
+  hsize_t size = 0;
+  if (rc == SSW_OK && H5Fget_filesize(file, &size) < 0) rc = ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fget_filesize");
+  H5_CLOSE_KEEP(rc, H5Tclose, msg_type);
+  H5_CLOSE_KEEP(rc, H5Fclose, file); /* flushes */
+  H5_CLOSE_KEEP(rc, H5Pclose, fapl);
+  if (rc == SSW_OK && truncate(tmp_path, (off_t)size) != 0)
+    rc = SSW_ERROR(SSW_ERR_IO, "cannot cut %s to its size: %s", tmp_path, strerror(errno));
+  return rc;
 }
 
 /* Remove the temporary file of a creation that failed. The root cause is already in the
@@ -244,6 +272,62 @@ static int bcast_string(char *buf, int size, MPI_Comm comm) {
   return SSW_OK;
 }
 
+double ssw_store_file_bytes(const ssw_store_spec_t *spec) {
+  enum { METADATA_BYTES = 1 << 20 }; /* groups, scales, attributes: under 1 MiB for SSW_MAX_AXES axes */
+  int nseries = 0;
+  for (int s = 0; s < SSW_SERIES_COUNT; s++) nseries += (spec->series_mask >> s) & 1u;
+  return (double)spec->grid->ncells * ssw_store_cell_bytes(spec->k, nseries) + METADATA_BYTES;
+}
+
+/* SSW_OK if the file system of path has room for the file (the size plan prints), else a
+ * one-line error saying how much is missing. Not collective. */
+static int check_free_space(const char *path, const ssw_store_spec_t *spec) {
+  char dir[4096];
+  ssw_text_parent_dir(path, dir, sizeof dir);
+  struct statvfs fs;
+  if (statvfs(dir, &fs) != 0) return SSW_OK; /* unknown: the reservation will tell */
+  const double avail = (double)fs.f_bavail * (double)fs.f_frsize, mib = 1048576.0, need = ssw_store_file_bytes(spec);
+  SSW_REQUIRE(avail >= need, SSW_ERR_INPUT,
+              "not enough space for %s: the file needs about %.1f MiB and %s has %.1f MiB free (%.1f MiB missing) — "
+              "free some space or choose another -o", path, need / mib, dir, avail / mib, (need - avail) / mib);
+  return SSW_OK;
+}
+
+/* Why creating failed, said for a user: the free space beside the file and what it needs (a
+ * full disk is the common cause), then the library's text. */
+static int creation_failed(const char *path, const ssw_store_spec_t *spec) {
+  char cause[2048], dir[4096];
+  snprintf(cause, sizeof cause, "%s", ssw_error_message());
+  ssw_text_parent_dir(path, dir, sizeof dir);
+  struct statvfs fs;
+  const double mib = 1048576.0, need = ssw_store_file_bytes(spec);
+  if (statvfs(dir, &fs) == 0) {
+    const double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+    return SSW_ERROR(SSW_ERR_SYSTEM, "creating %s failed (it needs about %.1f MiB, %s has %.1f MiB free%s); nothing was "
+                     "left behind: %s", path, need / mib, dir, avail / mib,
+                     avail < need ? ": free some space or choose another -o" : "", cause);
+  }
+  return SSW_ERROR(SSW_ERR_SYSTEM, "creating %s failed (it needs about %.1f MiB); nothing was left behind: %s", path,
+                   need / mib, cause);
+}
+
+/* Rank 0: build the file under tmp_path, lock it, publish it as path. *fd the lock. */
+static int create_locked(const char *tmp_path, const char *path, const ssw_store_spec_t *spec, const char *created,
+                         int *fd) {
+  SSW_TRY(check_free_space(path, spec));
+  if (create_file(tmp_path, spec, created) != SSW_OK) {
+    discard(tmp_path);
+    return creation_failed(path, spec);
+  }
+  int rc = ssw_store_lock_first(tmp_path, fd); /* the inode is locked before anyone can reach it by name */
+  if (rc == SSW_OK) rc = publish(tmp_path, path);
+  if (rc != SSW_OK) {
+    ssw_store_unlock(fd);
+    discard(tmp_path);
+  }
+  return rc;
+}
+
 int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const ssw_store_spec_t *spec) {
   int rank;
   *store = NULL;
@@ -264,16 +348,13 @@ int ssw_store_create(ssw_store_t **store, const char *path, MPI_Comm comm, const
     struct tm tm;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
   }
-  SSW_TRY(bcast_string(tmp_path, sizeof tmp_path, comm));
   SSW_TRY(bcast_string(created, sizeof created, comm));
-  int rc = create_file(tmp_path, comm, spec, created);
-  int worst = rc;
-  MPI_CHECK(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm));
-  if (worst == SSW_OK && rank == 0) rc = publish(tmp_path, path);
-  if (worst != SSW_OK && rank == 0) discard(tmp_path);
-  MPI_CHECK(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm));
-  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
-  if (worst != SSW_OK) return SSW_ERROR(worst, "creating %s failed on another rank (see rank 0)", path);
-  SSW_TRY(ssw_store_open(store, path, comm));
+  int fd = -1, rc = rank == 0 ? create_locked(tmp_path, path, spec, created, &fd) : SSW_OK;
+  int shared = rc;
+  MPI_CHECK(MPI_Bcast(&shared, 1, MPI_INT, 0, comm)); /* every rank learns the outcome: none waits */
+  if (shared != SSW_OK)
+    return rank == 0 ? ssw_error_frame(rc, __FILE__, __LINE__, __func__)
+                     : SSW_ERROR(shared, "rank 0 could not create %s (it says why)", path);
+  SSW_TRY(ssw_store_open_locked(store, path, comm, fd));
   return SSW_OK;
 }

@@ -163,6 +163,7 @@ static int store_alloc(ssw_store_t **store) {
   s->file = s->cell = s->traj = s->msg_type = s->fs_grid = s->fs_traj = s->mem_one = s->mem_k = -1;
   for (int i = 0; i < SC_COUNT; i++) s->scalar[i] = -1;
   for (int i = 0; i < SSW_SERIES_COUNT; i++) s->series[i] = -1;
+  s->lock_fd = -1;
   *store = s;
   return SSW_OK;
 }
@@ -194,15 +195,48 @@ static int check_path(const char *path, bool writable) {
   return SSW_OK;
 }
 
-static int open_common(ssw_store_t **store, const char *path, MPI_Comm comm, bool parallel) {
+/* Rank 0 checks the path for the job (every rank sees the same file), so a user's mistake is
+ * one line from rank 0 and the same code on every rank. Collective on comm. */
+static int check_path_once(const char *path, MPI_Comm comm) {
+  int rank;
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  int rc = rank == 0 ? check_path(path, true) : SSW_OK;
+  MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc == SSW_OK) return SSW_OK;
+  return rank == 0 ? ssw_error_frame(rc, __FILE__, __LINE__, __func__)
+                   : SSW_ERROR(rc, "rank 0 cannot open %s (it says why)", path);
+}
+
+/* Refuse a file whose frozen metadata fails its checksum: its cells may sit under the wrong
+ * coordinates. Rank 0 reads, every rank learns. Collective on comm. */
+static int check_frozen_once(ssw_store_t *s, const char *path, MPI_Comm comm) {
+  int rank, state = 0;
+  MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  int rc = rank == 0 ? ssw_store_check_frozen(s, &state) : SSW_OK;
+  int shared[2] = {rc, state};
+  MPI_CHECK(MPI_Bcast(shared, 2, MPI_INT, 0, comm));
+  if (shared[0] != SSW_OK)
+    return rank == 0 ? ssw_error_frame(rc, __FILE__, __LINE__, __func__)
+                     : SSW_ERROR(shared[0], "rank 0 could not check %s (it says why)", path);
+  SSW_REQUIRE(shared[1] >= 0, SSW_ERR_INPUT,
+              "refusing to resume %s: its frozen metadata (axis values or labels, recorded steps, or the canonical "
+              "sweep) does not match the checksum written at creation — the file was edited or damaged, so its cells "
+              "may be mislabelled; run the sweep into a new file", path);
+  return SSW_OK;
+}
+
+/* Open for writing: path checked (unless just created), the job's lock taken (rank 0 holds it
+ * in first_fd when it created the file), HDF5 with MPI-IO. Collective on comm. */
+static int open_writable(ssw_store_t **store, const char *path, MPI_Comm comm, int first_fd, bool created) {
   SSW_TRY(store_alloc(store));
   ssw_store_t *s = *store;
-  s->parallel = parallel;
-  s->readonly = !parallel;
+  s->parallel = true;
+  s->lock_fd = first_fd; /* the store owns it from here: closing releases it */
   hid_t fapl = -1;
-  if (ssw_h5_make_fapl(&fapl, comm, parallel) != SSW_OK) return discard(store, fapl, ssw_error_code());
-  if (check_path(path, parallel) != SSW_OK) return discard(store, fapl, SSW_ERR_INPUT);
-  s->file = H5Fopen(path, parallel ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  if (!created && check_path_once(path, comm) != SSW_OK) return discard(store, fapl, ssw_error_code());
+  if (ssw_store_lock(path, comm, &s->lock_fd, created) != SSW_OK) return discard(store, fapl, ssw_error_code());
+  if (ssw_h5_make_fapl(&fapl, comm, true) != SSW_OK) return discard(store, fapl, ssw_error_code());
+  s->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
   if (s->file < 0) {
     (void)ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fopen"); /* before any other call clears the stack */
     char cause[2048];
@@ -212,16 +246,38 @@ static int open_common(ssw_store_t **store, const char *path, MPI_Comm comm, boo
   }
   H5_CLOSE(H5Pclose, fapl);
   int rc = open_handles(s, path);
-  if (rc != SSW_OK) return discard(store, -1, rc);
+  if (rc == SSW_OK && !created) rc = check_frozen_once(s, path, comm);
+  if (rc != SSW_OK) return discard(store, -1, ssw_error_code() ? ssw_error_code() : rc);
   return SSW_OK;
 }
 
 int ssw_store_open(ssw_store_t **store, const char *path, MPI_Comm comm) {
-  return open_common(store, path, comm, true);
+  return open_writable(store, path, comm, -1, false);
+}
+
+int ssw_store_open_locked(ssw_store_t **store, const char *path, MPI_Comm comm, int first_fd) {
+  return open_writable(store, path, comm, first_fd, true);
 }
 
 int ssw_store_open_readonly(ssw_store_t **store, const char *path) {
-  return open_common(store, path, MPI_COMM_SELF, false);
+  SSW_TRY(store_alloc(store));
+  ssw_store_t *s = *store;
+  s->readonly = true;
+  hid_t fapl = -1;
+  if (ssw_h5_make_fapl(&fapl, MPI_COMM_SELF, false) != SSW_OK) return discard(store, fapl, ssw_error_code());
+  if (check_path(path, false) != SSW_OK) return discard(store, fapl, SSW_ERR_INPUT);
+  s->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  if (s->file < 0) {
+    (void)ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Fopen");
+    char cause[2048];
+    snprintf(cause, sizeof cause, "%s", ssw_error_message());
+    (void)SSW_ERROR(SSW_ERR_INPUT, "%s cannot be opened as HDF5 (truncated or damaged?): %s", path, cause);
+    return discard(store, fapl, SSW_ERR_INPUT);
+  }
+  H5_CLOSE(H5Pclose, fapl);
+  int rc = open_handles(s, path);
+  if (rc != SSW_OK) return discard(store, -1, rc);
+  return SSW_OK;
 }
 
 int ssw_store_close(ssw_store_t **store) {
@@ -239,6 +295,7 @@ int ssw_store_close(ssw_store_t **store) {
   H5_CLOSE_KEEP(rc, H5Gclose, s->traj);
   H5_CLOSE_KEEP(rc, H5Gclose, s->cell);
   H5_CLOSE_KEEP(rc, H5Fclose, s->file); /* collective when parallel */
+  ssw_store_unlock(&s->lock_fd);        /* after the close: every byte is out before another job may open it */
   ssw_grid_fini(&s->grid);
   free(s->canonical);
   free(s->name);

@@ -142,7 +142,7 @@ void ssw_sc_fill(ssw_cell_values_t *v) {
 
 /* ---- the checksum: CRC-32 (reflected polynomial 0xEDB88320, as zlib.crc32) ---- */
 
-static uint32_t crc32_update(uint32_t crc, const void *data, size_t len) {
+uint32_t ssw_crc32_update(uint32_t crc, const void *data, size_t len) {
   static uint32_t table[256];
   static _Thread_local bool ready; /* the table is pure; a thread may rebuild it harmlessly */
   if (!ready) {
@@ -163,10 +163,10 @@ uint32_t ssw_sc_checksum(const double *const *series, int64_t k, unsigned mask, 
                          int version) {
   uint32_t crc = 0;
   for (int s = 0; s < SSW_SERIES_COUNT; s++)
-    if (mask & (1u << s)) crc = crc32_update(crc, series[s], (size_t)k * sizeof(double));
+    if (mask & (1u << s)) crc = ssw_crc32_update(crc, series[s], (size_t)k * sizeof(double));
   for (int which = 0; which < SC_COUNT; which++) {
     if (which == SC_CHECKSUM || !ssw_sc_present(which, version)) continue;
-    crc = crc32_update(crc, ssw_sc_ptr(v, which), ssw_sc_size(ssw_scalar_defs[which].kind));
+    crc = ssw_crc32_update(crc, ssw_sc_ptr(v, which), ssw_sc_size(ssw_scalar_defs[which].kind));
   }
   return crc;
 }

@@ -6,7 +6,8 @@
  *   open.c     opening a sweep file and rebuilding its grid; closing
  *   cells.c    writing, reading and verifying cells
  *   dump.c     one cell's data, weights and result in a file of its own (cell --dump)
- *   lock.c     the job's writer lock
+ *   lock.c     the job's writer lock, on the output file's inode
+ *   frozen.c   the checksum of the frozen metadata (axis values and labels, steps, sweep)
  * Dimension letters: A1..Ak the grid axes (k = naxes), C = A1*...*Ak cells, K record points.
  */
 #ifndef SHALLOWSWEEP_STORE_IMPL_H
@@ -61,6 +62,7 @@ struct ssw_store {
   int64_t ncells, k;
   ssw_grid_t grid;                 /* rebuilt from the file; owns values and labels */
   char *canonical, *name;
+  int lock_fd;                     /* the writer's lock (lock.c); -1 when read-only */
 };
 
 /* The scalars of one cell, as stored. */
@@ -85,8 +87,31 @@ void ssw_sc_fill(ssw_cell_values_t *v);
  * scalars the format has, in table order. */
 uint32_t ssw_sc_checksum(const double *const *series, int64_t k, unsigned mask, const ssw_cell_values_t *v,
                          int version);
+/* CRC-32 (zlib's crc32: reflected polynomial 0xEDB88320) of len bytes, continuing crc (0 to
+ * start). */
+uint32_t ssw_crc32_update(uint32_t crc, const void *data, size_t len);
 /* Whether a file of format version has scalar which. */
 static inline bool ssw_sc_present(int which, int version) { return ssw_scalar_defs[which].since <= version; }
+
+/* ---- the writer lock (lock.c): an OFD lock on one byte of the output file itself ---- */
+
+/* Rank 0 of a writer: open path, take the byte exclusively, keep it shared. Not collective. */
+SSW_NODISCARD int ssw_store_lock_first(const char *path, int *fd);
+/* Collective on comm: rank 0 takes the lock first (unless first_taken: it already holds it in
+ * *fd), then every other rank shares it. SSW_ERR_INPUT, one line, when another job holds it. */
+SSW_NODISCARD int ssw_store_lock(const char *path, MPI_Comm comm, int *fd, bool first_taken);
+/* Release (accepts -1). Not collective. */
+void ssw_store_unlock(int *fd);
+
+/* Open a file rank 0 has just created and holds the lock of in first_fd (ignored elsewhere).
+ * Collective on comm. */
+SSW_NODISCARD int ssw_store_open_locked(ssw_store_t **store, const char *path, MPI_Comm comm, int first_fd);
+
+/* ---- the frozen metadata's checksum (frozen.c) ---- */
+
+/* Compute the checksum of file's frozen metadata and store it as the root attribute
+ * "frozen_checksum". At creation; not collective. */
+SSW_NODISCARD int ssw_store_write_frozen_checksum(hid_t file);
 
 /* ---- HDF5 helpers (h5util.c) ---- */
 

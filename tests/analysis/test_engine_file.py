@@ -199,6 +199,7 @@ def as_format_1(src, dst):
     shutil.copy(src, dst)
     with h5py.File(dst, "r+") as f:
         f.attrs["format"] = "shallowsweep/1"
+        del f.attrs["frozen_checksum"]  # 0.1 wrote none (and the edits below would fail it)
         for name in list(f["cell"].keys()):
             if name not in V1_SCALARS and name not in f.attrs["axes"]:
                 del f["cell/" + name]

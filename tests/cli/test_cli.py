@@ -192,18 +192,71 @@ class NothingOverwritten(unittest.TestCase):
             self.one_line_usage_error(run(*args, nodir), option, "does not exist")
             self.one_line_usage_error(run(*args, afile), option, "is not a directory")
 
-    def test_the_lock_file_never_writes_through_a_link(self):  # row 6
+    def test_no_lock_file_is_made_or_written(self):  # row 6: the lock is on the file itself
         precious = os.path.join(self.tmp.name, "precious.txt")
         with open(precious, "w") as f:
             f.write("precious\n")
         out = os.path.join(self.tmp.name, "sl.h5")
-        os.symlink(precious, out + ".lock")
-        self.one_line_usage_error(run("run", self.sweep, "-o", out, "--quiet"), "symbolic link")
-        self.assertFalse(os.path.exists(out))
-        os.unlink(out + ".lock")
-        os.link(precious, out + ".lock")  # a hard link: locked, but never truncated or written
+        os.symlink(precious, out + ".lock")  # what an older shallowsweep's lock file would be
         self.assertEqual(run("run", self.sweep, "-o", out, "--quiet").returncode, 0)
         self.assertEqual(open(precious).read(), "precious\n")
+        self.assertTrue(os.path.islink(out + ".lock"))
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["precious.txt", "sl.h5", "sl.h5.lock", "t.yaml"])
+
+    def test_edited_frozen_metadata_is_caught(self):  # row 13
+        import h5py
+        out = os.path.join(self.tmp.name, "f.h5")
+        self.assertEqual(run("run", self.sweep, "-o", out, "--quiet").returncode, 0)
+        clean = run("status", out, "--verify")
+        self.assertEqual(clean.returncode, 0, clean.stderr)
+        self.assertIn("frozen metadata matches its checksum", clean.stdout)
+        edits = {"cell/width": lambda f: f["cell/width"].__setitem__(0, 5),
+                 "traj/width": lambda f: f["traj/width"].__setitem__(1, 9),
+                 "traj/step": lambda f: f["traj/step"].__setitem__(1, 3),
+                 "labels": lambda f: f["cell/seed"].attrs.modify("labels", ["1", "0"]),
+                 "sweep_canonical": lambda f: f.attrs.modify("sweep_canonical", f.attrs["sweep_canonical"] + " ")}
+        for what, edit in edits.items():
+            bad = os.path.join(self.tmp.name, what.replace("/", "_") + ".h5")
+            with open(out, "rb") as src, open(bad, "wb") as dst:
+                dst.write(src.read())
+            with h5py.File(bad, "r+") as f:
+                edit(f)
+            before = open(bad, "rb").read()
+            v = run("status", bad, "--verify")
+            self.assertEqual(v.returncode, 1, what + ": " + v.stdout + v.stderr)
+            self.assertIn("does NOT match", v.stdout, what)
+            j = run("status", bad, "--verify", "--json")
+            self.assertEqual(json.loads(j.stdout)["verify"]["frozen_metadata"], "mismatch", what)
+            r = run("run", self.sweep, "-o", bad, "--resume", "--quiet")
+            if what != "sweep_canonical":  # an edited canonical text is named as a different sweep first
+                self.one_line_usage_error(r, bad, "frozen metadata", "mislabelled")
+            self.assertEqual(r.returncode, 2, what)
+            self.assertEqual(open(bad, "rb").read(), before, what)
+
+    def test_a_write_failing_during_creation_is_one_error_on_every_rank(self):  # rows 1 and 2, past the check
+        # RLIMIT_FSIZE makes every write past 4 MiB fail (EFBIG, with SIGXFSZ ignored; MPI's own
+        # start-up files need less): a disk that fills after the free-space check, or a quota
+        # that statvfs does not show, fails the same way
+        import resource
+        import signal
+
+        def limited():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
+        mid = os.path.join(self.tmp.name, "mid.yaml")
+        with open(mid, "w") as f:  # a 32 MiB file by plan
+            f.write("name: mid\ntrain: {max_iters: 4000, record_points: 4000}\n"
+                    "grid:\n  width: {geom: [4, 64], num: 10}\n  seeds: 20\n")
+        out = os.path.join(self.tmp.name, "mid.h5")
+        # one rank: mpirun gives its ranks SIGXFSZ's default action back (a kill), so the
+        # every-rank agreement is the tmpfs test's, under mpirun -n 3
+        r = subprocess.run([SSW, "run", mid, "-o", out, "--quiet"], capture_output=True, text=True, timeout=60,
+                           preexec_fn=limited)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        for needle in ("creating " + out + " failed", "MiB free", "nothing was left behind", "File too large"):
+            self.assertIn(needle, r.stderr)
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["mid.yaml", "t.yaml"])
 
     def test_a_file_larger_than_the_free_space_is_refused_before_creation(self):  # rows 1 and 2
         small = os.path.join(self.tmp.name, "small")
@@ -217,8 +270,14 @@ class NothingOverwritten(unittest.TestCase):
                         "grid:\n  width: {geom: [4, 64], num: 10}\n  seeds: 10\n")
             out = os.path.join(small, "mid.h5")
             self.one_line_usage_error(run("run", mid, "-o", out, "--quiet", timeout=60), out, "MiB missing")
-            self.assertFalse(os.path.exists(out))
-            self.assertEqual([n for n in os.listdir(small) if "creating" in n], [])
+            self.assertEqual(os.listdir(small), [])
+            r = subprocess.run(["mpirun", "-n", "3", "--oversubscribe", SSW, "run", mid, "-o", out, "--quiet"],
+                               capture_output=True, text=True, timeout=60)  # row 2: no rank waits, none hangs
+            self.assertEqual(r.returncode, 2, r.stderr)
+            ours = [line for line in r.stderr.splitlines() if "mid.h5" in line]
+            self.assertEqual(len(ours), 1, r.stderr)
+            self.assertIn("MiB missing", ours[0])
+            self.assertEqual(os.listdir(small), [])
         finally:
             subprocess.run(["umount", small], capture_output=True)
 

@@ -203,9 +203,20 @@ def test_second_job_refused_while_first_runs(slow_clean, tmp_path):
         time.sleep(0.2)
         during = json.loads(status(out, "--json"))  # a live file reads consistently
         assert sum(during["counts"].values()) == during["ncells"]
+        first.send_signal(signal.SIGSTOP)  # holds its lock, however long the checks take
         p = run(SLOW, out, 2, "--resume", expect=2)
-        assert "locked" in p.stderr
+        assert "being written by another shallowsweep run" in p.stderr
+        # the lock is the file's, not its name's (issue 13, rows 4 and 5): a symbolic link, a
+        # hard link and another spelling of the path all meet it, and no lock file exists
+        alias, hard = tmp_path / "alias.h5", tmp_path / "hard.h5"
+        os.symlink(out, alias)
+        os.link(out, hard)
+        for other in (alias, hard, tmp_path / "." / "s.h5"):
+            p = run(SLOW, other, 1, "--resume", expect=2)
+            assert "being written by another shallowsweep run" in p.stderr, other
+        assert sorted(os.listdir(tmp_path)) == ["alias.h5", "hard.h5", "s.h5"]
     finally:
+        first.send_signal(signal.SIGCONT)
         first.wait(timeout=60)
     assert first.returncode == 0
     assert stable(out) == stable(slow_clean)

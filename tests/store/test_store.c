@@ -90,8 +90,6 @@ int main(int argc, char **argv) {
   ssw_store_spec_t spec = {.name = "store-test", .sweep_yaml = "name: store-test\n",
                            .sweep_canonical = "name: store-test\ntrain:\n  lr: 0.5\n", .grid = &grid, .k = K,
                            .steps = steps, .series_mask = SERIES_MASK};
-  int lock_fd;
-  CHECK(ssw_store_lock(path, MPI_COMM_WORLD, &lock_fd));
   ssw_store_t *store;
   CHECK(ssw_store_create(&store, path, MPI_COMM_WORLD, &spec));
   EXPECT(ssw_store_ncells(store) == 36, "ncells %lld", (long long)ssw_store_ncells(store));
@@ -107,7 +105,6 @@ int main(int argc, char **argv) {
     CHECK(ssw_store_write_cell(store, c, &r, rank));
   }
   CHECK(ssw_store_close(&store));
-  ssw_store_unlock(&lock_fd);
   MPI_Barrier(MPI_COMM_WORLD);
 
   /* read back (every rank, read-only, no MPI-IO) */
@@ -140,7 +137,6 @@ int main(int argc, char **argv) {
   MPI_Barrier(MPI_COMM_WORLD);
 
   /* reopen for writing (resume): canonical kept, a cell goes back to pending */
-  CHECK(ssw_store_lock(path, MPI_COMM_WORLD, &lock_fd));
   CHECK(ssw_store_open(&store, path, MPI_COMM_WORLD));
   char diff[256];
   ssw_sweep_canonical_diff(ssw_store_canonical(store), spec.sweep_canonical, diff, sizeof diff);
@@ -149,7 +145,6 @@ int main(int argc, char **argv) {
   EXPECT(strcmp(diff, "train.lr") == 0, "diff '%s'", diff);
   if (rank == 0) CHECK(ssw_store_write_status(store, 0, 0));
   CHECK(ssw_store_close(&store));
-  ssw_store_unlock(&lock_fd);
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
     CHECK(ssw_store_open_readonly(&store, path));
