@@ -124,6 +124,10 @@ const ssw_param_key_t *ssw_params_keys(size_t *count);
 /* The key named name, or NULL. */
 const ssw_param_key_t *ssw_params_key(const char *name);
 
+/* The range of an INT or REAL key as text, both bounds ("> 0 and <= 1e+15"; an infinite one
+ * left out), as range errors and `shallowsweep keys` state it. */
+void ssw_params_range_text(const ssw_param_key_t *k, char *buf, size_t size);
+
 /* Fill p with every default (derived ones NaN). */
 void ssw_params_init(ssw_params_t *p);
 /* Set one key from its text ("0.5", "true", "relu", "[inner, outer]", "[0.1, 0.2]").

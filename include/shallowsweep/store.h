@@ -124,6 +124,15 @@ SSW_NODISCARD int ssw_store_dump_cell(const char *path, const char *sweep_canoni
 enum { SSW_STORE_SCALARS_MAX = 32 };
 int ssw_store_result_scalars(const ssw_result_t *r, const char **names, double *values);
 
+/* What the file holds, for listings (shallowsweep keys --outputs): each /traj series and /cell
+ * scalar with its type and the definition the file's description attributes carry. */
+typedef struct ssw_store_output {
+  const char *group, *name, *type, *description;
+} ssw_store_output_t;
+enum { SSW_STORE_OUTPUTS_MAX = 48 };
+/* Fill out (at most max) in file order; returns the count. Not collective. */
+int ssw_store_outputs(ssw_store_output_t *out, int max);
+
 /* Bytes one cell takes in the file: its scalars and nseries series of k float64 (the size
  * plan prints; the file is fully allocated at creation). Not collective. */
 double ssw_store_cell_bytes(int64_t k, int nseries);

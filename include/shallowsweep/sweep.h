@@ -57,6 +57,10 @@ SSW_NODISCARD int ssw_sweep_load_text(ssw_sweep_t **sweep, const char *path, con
                                       const char *const *overrides, int noverrides);
 void ssw_sweep_destroy(ssw_sweep_t **sweep);
 
+/* The nearest key, section or grid word of a sweep file to a misspelt name, or NULL if none is
+ * close (the one "did you mean" of every command). */
+const char *ssw_sweep_nearest_name(const char *name);
+
 const char *ssw_sweep_name(const ssw_sweep_t *sweep);
 const char *ssw_sweep_text(const ssw_sweep_t *sweep);      /* the file as read */
 const char *ssw_sweep_canonical(const ssw_sweep_t *sweep); /* every key, deterministic YAML */

@@ -16,6 +16,7 @@
   X(cell)               \
   X(run)                \
   X(status)             \
+  X(keys)               \
   /* add X(name) lines above this one */
 
 #define DECLARE(name) extern const ssw_command_t ssw_command_##name;

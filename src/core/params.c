@@ -58,11 +58,11 @@ static const char *const group_names[] = {"inner", "bias", "outer"}; /* bit i */
 #define BIG 1e15
 
 static const ssw_param_key_t keys[] = {
-    INT_KEY(width, "model", "64", 1, 1e7, "hidden units m"),
-    ENUM_KEY(activation, "model", "relu", activation_names, "activation sigma"),
+    INT_KEY(width, "model", "64", 1, 1e7, "hidden units m (the network's width)"),
+    ENUM_KEY(activation, "model", "relu", activation_names, "activation sigma of the hidden units"),
     REAL_KEY(leaky_slope, "model", "0.01", -BIG, false, BIG, "leaky_relu slope for z < 0"),
     REAL_KEY(ramp_width, "model", "1", 0, true, BIG, "width eta of ramp and smooth_step"),
-    DERIVED_KEY(output_scale, "model", "1/sqrt(width)", "output scale s"),
+    DERIVED_KEY(output_scale, "model", "1/sqrt(width)", "output scale s in f(x) = s * sum_j a_j sigma(w_j . x + b_j)"),
     BOOL_KEY(bias, "model", "false", "hidden biases b are parameters"),
     INT_KEY(dim, "data", "16", 1, 1e6, "input dimension d"),
     INT_KEY(n, "data", "64", 1, 1e9, "training samples"),
@@ -80,17 +80,17 @@ static const ssw_param_key_t keys[] = {
     BOOL_KEY(online, "data", "false", "population SGD: fresh samples every step"),
     INT_KEY(eval_n, "data", "256", 1, 1e9, "online: fixed samples the loss is measured on"),
     ENUM_KEY(inner_init, "init", "gaussian", inner_init_names, "inner weights: gaussian or ones"),
-    DERIVED_KEY(inner_init_std, "init", "1/sqrt(dim)", "inner init scale sigma_w"),
+    DERIVED_KEY(inner_init_std, "init", "1/sqrt(dim)", "std sigma_w of the initial inner weights (before init_scale)"),
     ENUM_KEY(outer_init, "init", "gaussian", outer_init_names, "outer weights init"),
     REAL_KEY(outer_init_std, "init", "1", 0, false, BIG, "outer init scale sigma_a"),
     ENUM_KEY(bias_init, "init", "gaussian", bias_init_names, "bias init"),
     REAL_KEY(bias_init_std, "init", "0", 0, false, BIG, "bias init std"),
-    REAL_KEY(init_scale, "init", "1", 0, true, BIG, "init scale kappa"),
+    REAL_KEY(init_scale, "init", "1", 0, true, BIG, "init scale kappa: multiplies the initial weights of the groups in init_scale_applies"),
     GROUPS_KEY(init_scale_applies, "init", "[inner, outer]", "groups kappa multiplies"),
     BOOL_KEY(symmetric_init, "init", "false", "paired neurons so that f = 0 at init"),
-    REAL_KEY(lr, "train", "0.5", 0, true, BIG, "outer step size eta_out"),
-    REAL_KEY(rate_ratio, "train", "1", 0, true, BIG, "eta_in / eta_out"),
-    GROUPS_KEY(train, "train", "[inner, bias, outer]", "trained groups"),
+    REAL_KEY(lr, "train", "0.5", 0, true, BIG, "outer step size eta_out (the inner and bias step is lr * rate_ratio)"),
+    REAL_KEY(rate_ratio, "train", "1", 0, true, BIG, "eta_in / eta_out: the inner and bias groups step at lr * rate_ratio"),
+    GROUPS_KEY(train, "train", "[inner, bias, outer]", "parameter groups that are trained (the others stay at their initial values)"),
     INT_KEY(batch_size, "train", "0", 0, 1e9, "0: full batch; B > 0: SGD batch"),
     INT_KEY(max_iters, "train", "1000", 0, 1e12, "maximum steps"),
     REAL_KEY(tol, "train", "1e-08", 0, false, BIG, "converged when L <= tol"),
@@ -104,7 +104,7 @@ static const ssw_param_key_t keys[] = {
              "validate/plan when the step is beyond the stability edge at init in a sampled cell: warn, error, off"),
     REAL_KEY(memory_limit_gib, "train", "16", 0, true, 1e9,
              "the memory one rank may use for a cell, GiB: validate, plan and run refuse a larger cell"),
-    INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed (the seed axis)"),
+    INT_KEY(seed, "grid", "0", 0, 4294967295.0, "seed of every random stream; under grid:, seeds: N is the axis 0..N-1"),
 };
 
 const ssw_param_key_t *ssw_params_keys(size_t *count) {
@@ -161,18 +161,27 @@ static int parse_real(const char *key, const char *text, double *out) {
   return SSW_OK;
 }
 
+/* The bounds of an INT or REAL key as text, "> 0 and <= 1e+15": the lower one if show_lo, the
+ * upper one if show_hi (an infinite bound is never shown). */
+static void range_text(const ssw_param_key_t *k, bool show_lo, bool show_hi, char *buf, size_t size) {
+  const char *lo_op = k->min_open ? ">" : ">=", *hi_op = k->max_open ? "<" : "<=";
+  show_hi = show_hi && isfinite(k->max);
+  if (show_lo && show_hi) snprintf(buf, size, "%s %g and %s %.10g", lo_op, k->min, hi_op, k->max);
+  else if (show_hi) snprintf(buf, size, "%s %.10g", hi_op, k->max);
+  else snprintf(buf, size, "%s %g", lo_op, k->min);
+}
+
+void ssw_params_range_text(const ssw_param_key_t *k, char *buf, size_t size) {
+  range_text(k, true, true, buf, size);
+}
+
 static int check_range(const ssw_param_key_t *k, double v) {
   bool low = k->min_open ? v <= k->min : v < k->min;
   bool high = k->max_open ? v >= k->max : v > k->max;
   if (!low && !high) return SSW_OK;
   char bound[96];
-  const char *lo_op = k->min_open ? ">" : ">=", *hi_op = k->max_open ? "<" : "<=";
-  if (k->max >= BIG && !high) /* a bound far beyond practice is named only when it was crossed */
-    snprintf(bound, sizeof bound, "%s %g", lo_op, k->min);
-  else if (k->min <= -BIG && !low)
-    snprintf(bound, sizeof bound, "%s %g", hi_op, k->max);
-  else
-    snprintf(bound, sizeof bound, "%s %g and %s %.10g", lo_op, k->min, hi_op, k->max);
+  /* a bound far beyond practice is named only when it was crossed */
+  range_text(k, !(k->min <= -BIG && !low), !(k->max >= BIG && !high), bound, sizeof bound);
   return SSW_ERROR_KEY(SSW_ERR_INPUT, k->name, "%.17g is out of range — it must be %s (%s)", v, bound,
                    k->help);
 }

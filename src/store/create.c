@@ -145,16 +145,6 @@ static int create_cell_group(hid_t file, const ssw_store_spec_t *spec, int rank,
   return SSW_OK;
 }
 
-static const char *const series_descriptions[SSW_SERIES_COUNT] = {
-  [SSW_SERIES_LOSS] = "training loss L(theta_t); NaN after an early stop",
-  [SSW_SERIES_GRAD_NORM] = "||grad L|| over trained parameters",
-  [SSW_SERIES_INNER_DIST] = "||W_t - W_0||_F / ||W_0||_F",
-  [SSW_SERIES_OUTER_DIST] = "||a_t - a_0|| / ||a_0|| (NaN when a_0 = 0)",
-  [SSW_SERIES_PATTERN_CHANGE] = "fraction of (i, j) whose preactivation sign differs from step 0",
-  [SSW_SERIES_TEST_LOSS] = "loss on test_n fresh samples",
-  [SSW_SERIES_EDGE_RATIO] = "lambda_max(J D J^T / n) / 2 at the step: above 1 unstable (record_sharpness)",
-};
-
 static int create_traj_group(hid_t file, const ssw_store_spec_t *spec, int rank) {
   const ssw_grid_t *g = spec->grid;
   hid_t group, scales[SSW_MAX_AXES + 1], space;
@@ -177,7 +167,7 @@ static int create_traj_group(hid_t file, const ssw_store_spec_t *spec, int rank)
   for (int s = 0; s < SSW_SERIES_COUNT; s++)
     if (spec->series_mask & (1u << s))
       SSW_TRY(create_dataset(group, ssw_series_names[s], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &nan, g->naxes + 1,
-                             dims, scales, g->naxes + 1, series_descriptions[s]));
+                             dims, scales, g->naxes + 1, ssw_series_descriptions[s]));
   for (int i = 0; i <= g->naxes; i++) H5_CLOSE(H5Dclose, scales[i]);
   H5_CLOSE(H5Gclose, group);
   return SSW_OK;

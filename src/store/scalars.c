@@ -45,6 +45,39 @@ const ssw_scalar_def_t ssw_scalar_defs[SC_COUNT] = {
 };
 #undef AT
 
+/* Each /traj series' description attribute (the file says what it holds). */
+const char *const ssw_series_descriptions[SSW_SERIES_COUNT] = {
+  [SSW_SERIES_LOSS] = "training loss L(theta_t); NaN after an early stop",
+  [SSW_SERIES_GRAD_NORM] = "||grad L|| over trained parameters",
+  [SSW_SERIES_INNER_DIST] = "||W_t - W_0||_F / ||W_0||_F",
+  [SSW_SERIES_OUTER_DIST] = "||a_t - a_0|| / ||a_0|| (NaN when a_0 = 0)",
+  [SSW_SERIES_PATTERN_CHANGE] = "fraction of (i, j) whose preactivation sign differs from step 0",
+  [SSW_SERIES_TEST_LOSS] = "loss on test_n fresh samples",
+  [SSW_SERIES_EDGE_RATIO] = "lambda_max(J D J^T / n) / 2 at the step: above 1 unstable (record_sharpness)",
+};
+
+static const char *sc_type_name(ssw_sc_kind_t kind) {
+  switch (kind) {
+  case SC_F64: return "float64";
+  case SC_I64: return "int64";
+  case SC_I32: return "int32";
+  case SC_U32: return "uint32";
+  case SC_I8: return "int8";
+  case SC_MSG: return "string";
+  }
+  return "?";
+}
+
+int ssw_store_outputs(ssw_store_output_t *out, int max) {
+  int n = 0;
+  for (int s = 0; s < SSW_SERIES_COUNT && n < max; s++)
+    out[n++] = (ssw_store_output_t){"traj", ssw_series_names[s], "float64", ssw_series_descriptions[s]};
+  for (int which = 0; which < SC_COUNT && n < max; which++)
+    out[n++] = (ssw_store_output_t){"cell", ssw_scalar_defs[which].name, sc_type_name(ssw_scalar_defs[which].kind),
+                                    ssw_scalar_defs[which].description};
+  return n;
+}
+
 size_t ssw_sc_size(ssw_sc_kind_t kind) {
   switch (kind) {
   case SC_F64: case SC_I64: return 8;

@@ -48,6 +48,8 @@ typedef struct {
                       message are not plain fields */
 } ssw_scalar_def_t;
 extern const ssw_scalar_def_t ssw_scalar_defs[SC_COUNT];
+/* Each /traj series' description attribute. */
+extern const char *const ssw_series_descriptions[SSW_SERIES_COUNT];
 
 struct ssw_store {
   hid_t file, cell, traj;

@@ -115,8 +115,6 @@ static inline ssw_loc_t ssw_sweep_no_loc(const ssw_sweep_t *sw) { return (ssw_lo
 int ssw_sweep_key_index(const ssw_sweep_t *sw, const char *name);
 /* Index of an axis of the grid by name, or -1. */
 int ssw_sweep_axis_of(const ssw_sweep_t *sw, const char *name);
-/* The nearest key, section or grid word to a misspelt name, or NULL if none is close. */
-const char *ssw_sweep_nearest_name(const char *name);
 /* "unknown key in WHERE — did you mean ...?" at loc. Returns SSW_ERR_INPUT. */
 SSW_NODISCARD int ssw_sweep_unknown_key(ssw_loc_t loc, const char *name, const char *where);
 /* A mapping whose keys are plain scalars, none twice. */

@@ -346,6 +346,66 @@ class NothingOverwritten(unittest.TestCase):
         self.one_line_usage_error(run("validate", self.sweep, "--set", "lr=-1"), "must be > 0 (")
 
 
+class Keys(unittest.TestCase):
+    """Issue 14: `shallowsweep keys` lists every key of the one key table with its type,
+    default, accepted values and meaning; --outputs names every dataset a file holds."""
+
+    def listed(self, *args):
+        r = run("keys", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  ") and line.split()]
+        return {row[0]: row for row in rows if row[0] not in ("KEY", "accepts")}, r.stdout
+
+    def test_every_key_of_the_canonical_sweep(self):
+        keys, text = self.listed()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "s.yaml")
+            with open(path, "w") as f:
+                f.write("name: s\n")
+            canonical = run("validate", path, "--canonical").stdout
+        names = set(re.findall(r"^  ([a-z_]+):", canonical, re.M)) - {"seeds"} | {"seed"}  # grid: seeds: N
+        self.assertEqual(set(keys), names)
+        self.assertEqual(keys["width"][1:3], ["int", "64"])
+        self.assertIn("accepts > 0 and <= 1e+15", text.split("  lr ")[1].split("\n")[1])
+        self.assertIn("relu | leaky_relu", text)
+
+    def test_a_section_and_a_key(self):
+        keys, _ = self.listed("train")
+        self.assertIn("lr", keys)
+        self.assertNotIn("width", keys)
+        keys, text = self.listed("rate_ratio")
+        self.assertEqual(list(keys), ["rate_ratio"])
+        self.assertIn("lr * rate_ratio", text)
+
+    def test_unknown_names_exit_2_with_the_nearest(self):
+        for what, near in (("widht", "'width'"), ("trian", "'train'"), ("zzzzzz", "sections: model")):
+            r = run("keys", what)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+            self.assertIn(near, r.stderr)
+        self.assertEqual(run("keys", "--bogus").returncode, 2)
+
+    def test_outputs_name_every_dataset_of_a_file(self):
+        import h5py
+        with tempfile.TemporaryDirectory() as tmp:
+            sweep, out = os.path.join(tmp, "s.yaml"), os.path.join(tmp, "s.h5")
+            with open(sweep, "w") as f:
+                f.write("name: s\ndata: {test_n: 8}\ntrain: {max_iters: 5, record_points: 3, record_sharpness: true}\n"
+                        "grid:\n  width: [2, 4]\n")
+            self.assertEqual(run("run", sweep, "-o", out, "--quiet").returncode, 0)
+            r = run("keys", "--outputs")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed = {line.split()[0]: line for line in r.stdout.splitlines() if line.startswith("  ")}
+            with h5py.File(out, "r") as f:
+                axes = set(f.attrs["axes"]) | {"step"}
+                for group in ("cell", "traj"):
+                    for name, dset in f[group].items():
+                        if name in axes:
+                            continue
+                        self.assertIn(name, listed, group)
+                        self.assertIn(dset.attrs["description"], listed[name], name)  # the file's own text
+
+
 class SweepFileReading(unittest.TestCase):
     """Every command reads sweep files through one reader with one size limit."""
     TINY = "model: {width: 4}\ndata: {dim: 2, n: 4}\ntrain: {max_iters: 3, record_points: 2}\n"
