@@ -3,6 +3,7 @@
  *
  * main reads as: parse → resolve the sweep on every rank → create or open the file under its lock →
  * (resume: verify what is there) → master or worker → close → exit code. */
+#define _GNU_SOURCE /* program_invocation_name: the binary as it was started */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,8 @@ typedef struct {
   bool resume, quiet;
   const char *deadline; /* --deadline text, or NULL: from the environment (deadline.h) */
   int batch;
+  int argc;              /* the command line after the binary ("run" first), for the resume hint */
+  char **argv;
 } run_args_t;
 
 static int parse(int argc, char **argv, run_args_t *a) {
@@ -213,19 +216,51 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
 
 /* ---- the run ---- */
 
+/* Append word to buf as one word of a POSIX shell: as it is when it is plain, else in single
+ * quotes (a quote inside written '\''). */
+static void shell_word(char *buf, size_t size, const char *word) {
+  size_t len = strlen(buf);
+  bool plain = word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=:,+-@%") == strlen(word);
+  len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? " " : "", plain ? "" : "'");
+  for (const char *c = word; *c && len + 5 < size; c++) len += (size_t)snprintf(buf + len, size - len, *c == '\'' ? "'\\''" : "%c", *c);
+  if (!plain && len + 1 < size) snprintf(buf + len, size - len, "'");
+}
+
+/* The exact command that finishes this run: the launcher that started it (mpirun with its
+ * rank count and --oversubscribe, or srun), this binary, the same arguments, and --resume. */
+static void resume_command(const run_args_t *a, int size, char *buf, size_t n) {
+  char count[32];
+  snprintf(count, sizeof count, "%d", size);
+  buf[0] = '\0';
+  if (getenv("OMPI_COMM_WORLD_SIZE")) { /* set by Open MPI's mpirun for every rank */
+    const char *over = getenv("OMPI_MCA_rmaps_base_oversubscribe");
+    const char *words[] = {"mpirun", "-n", count, over && strcmp(over, "1") == 0 ? "--oversubscribe" : NULL};
+    for (size_t i = 0; i < sizeof words / sizeof *words && words[i]; i++) shell_word(buf, n, words[i]);
+  } else if (getenv("SLURM_PROCID") && size > 1) { /* srun */
+    const char *words[] = {"srun", "-n", count};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) shell_word(buf, n, words[i]);
+  }
+  shell_word(buf, n, program_invocation_name);
+  for (int i = 0; i < a->argc; i++) shell_word(buf, n, a->argv[i]);
+  if (!a->resume) shell_word(buf, n, "--resume");
+}
+
+/* The run's figures (unless --quiet) and, after a stop, the command that finishes it. */
 static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int size) {
-  if (a->quiet) return;
   double work = st->train_s + st->write_s;
-  fprintf(stderr,
+  if (!a->quiet)
+    fprintf(stderr,
           "shallowsweep run: %lld cells in %.2f s on %d rank(s); trainers busy %.2f s: %.1f%% training, "
           "%.1f%% writing, %.1f%% waiting; %lld messages; rank 0 used %.1f%% of a core\n",
           (long long)st->finished, st->elapsed_s, size, st->busy_s,
           st->busy_s > 0 ? 100 * st->train_s / st->busy_s : 0.0, st->busy_s > 0 ? 100 * st->write_s / st->busy_s : 0.0,
           st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages,
           st->elapsed_s > 0 ? 100 * st->master_cpu_s / st->elapsed_s : 0.0);
-  if (st->stopped)
-    fprintf(stderr, "shallowsweep run: stopped (a signal, or the deadline); finish with: shallowsweep run %s -o %s --resume\n",
-            a->sweep.path, a->out);
+  if (st->stopped) {
+    char hint[8192];
+    resume_command(a, size, hint, sizeof hint);
+    fprintf(stderr, "shallowsweep run: stopped (a signal, or the deadline); finish with: %s\n", hint);
+  }
 }
 
 /* Rank 0 learns the job's end (it may ask squeue); the others wait for its verdict. Collective on comm. */
@@ -284,7 +319,7 @@ static int finalize(int code) {
 }
 
 static int run(int argc, char **argv) {
-  run_args_t a = {.batch = 0};
+  run_args_t a = {.batch = 0, .argc = argc, .argv = argv};
   int code = parse(argc, argv, &a);
   if (code != SSW_EXIT_OK) return code;
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {

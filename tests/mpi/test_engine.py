@@ -5,6 +5,8 @@ sweep, damaged cells are found and rerun."""
 import json
 import os
 import random
+import re
+import shlex
 import signal
 import subprocess
 import time
@@ -191,6 +193,13 @@ def test_sigterm_to_every_rank_under_mpirun(tmp_path):
     # seen with a build running beside it, so the bound is a hang's, not a stopwatch's
     assert time.time() - t0 < 10, f"{time.time() - t0:.1f} s from SIGTERM to mpirun's exit"
     assert "0 damaged" in status(out, "--verify")
+    # the hint is the exact command that finishes the run: launcher, rank count, --set kept
+    hint = re.search(r"finish with: (.*)", p.stderr.read()).group(1)
+    assert hint.startswith("mpirun -n 3 --oversubscribe ") and "--set max_iters=12000" in hint, hint
+    argv = shlex.split(hint)
+    assert argv[-1] == "--resume" and argv.count("--resume") == 1, hint
+    subprocess.run(argv, env=ENV, check=True, capture_output=True, timeout=120)
+    assert json.loads(status(out, "--json"))["counts"]["pending"] == 0
 
 
 def test_second_job_refused_while_first_runs(slow_clean, tmp_path):
