@@ -104,6 +104,9 @@ SSW_NODISCARD int ssw_result_init(ssw_result_t *r, int64_t k);
 void ssw_result_fini(ssw_result_t *r);
 /* Reset every value to "not recorded" (NaN, -1, pending), keeping k and steps. */
 void ssw_result_clear(ssw_result_t *r);
+/* The share of its budget r ran: iters / max_iters (the last record step), in [0, 1]; 1
+ * for a budget of 0 steps. */
+double ssw_result_budget_used(const ssw_result_t *r);
 
 /* The k record steps over 0..max_iters (distinct, increasing, first 0, last max_iters). */
 SSW_NODISCARD int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_t *steps /* (k) */);

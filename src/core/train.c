@@ -66,6 +66,13 @@ void ssw_result_clear(ssw_result_t *r) {
   r->message[0] = '\0';
 }
 
+double ssw_result_budget_used(const ssw_result_t *r) {
+  int64_t budget = r->k > 0 ? r->steps[r->k - 1] : 0;
+  if (budget <= 0) return 1.0;
+  double f = (double)r->iters / (double)budget;
+  return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
 /* The last finite value of series s, or NaN. */
 static double last_finite(const ssw_result_t *r, int s) {
   for (int64_t i = r->k - 1; i >= 0; i--)

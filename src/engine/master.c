@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "shallowsweep/check.h"
+#include "progress.h"
 #include "protocol.h"
 #include "shallowsweep/clock.h"
 
@@ -16,19 +17,27 @@ static const int DEFAULT_BATCH_MAX = 64;
 
 /* ---- the queue ---- */
 
-typedef struct {
-  double cost;
-  int64_t index;
-} queued_t;
+/* A fixed scramble of cell indices (splitmix64's finalizer). */
+static uint64_t scramble(int64_t index) {
+  uint64_t z = (uint64_t)index + 0x9e3779b97f4a7c15u;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
 
+/* Largest cost first; cells of equal cost (seeds, rates, scales) in a fixed scrambled order,
+ * so that the finished ones are a fair sample of the rest for the ETA rather than one corner
+ * of the grid. */
 static int by_cost_desc(const void *a, const void *b) {
-  const queued_t *x = a, *y = b;
+  const ssw_queued_t *x = a, *y = b;
   if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  uint64_t u = scramble(x->index), v = scramble(y->index);
+  if (u != v) return u < v ? -1 : 1;
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
 typedef struct {
-  queued_t *cells;      /* (n) pending cells, largest cost first */
+  ssw_queued_t *cells;      /* (n) pending cells, largest cost first */
   int64_t n, next;      /* cells, next to serve */
   double cost_total;    /* sum of the queue's cost */
   double cost_done;     /* cost of cells finished this run */
@@ -70,66 +79,26 @@ static int64_t queue_batch(const queue_t *q, const ssw_engine_opts_t *opts, int 
   return b;
 }
 
-/* ---- progress ---- */
+/* ---- progress (progress.c) ---- */
 
-typedef struct {
-  double t0, last;
-  int64_t total;
-  int64_t before[SSW_STATUS_COUNT];
-  int64_t diagnosed_before[SSW_DIAG_COUNT];
-} progress_t;
-
-static void progress_line(FILE *f, const progress_t *pg, const queue_t *q, const ssw_engine_stats_t *st,
-                          const char *what) {
-  double el = ssw_clock_monotonic() - pg->t0;
-  int64_t done = 0, c[SSW_STATUS_COUNT];
-  for (int s = 1; s < SSW_STATUS_COUNT; s++) {
-    c[s] = pg->before[s] + st->done[s];
-    done += c[s];
-  }
-  char eta[32] = "?";
-  if (q->cost_done > 0 && q->cost_total > q->cost_done) {
-    double secs = el * (q->cost_total - q->cost_done) / q->cost_done;
-    snprintf(eta, sizeof eta, "%d:%02d:%02d", (int)(secs / 3600), (int)fmod(secs / 60, 60), (int)fmod(secs, 60));
-  } else if (q->cost_total <= q->cost_done) {
-    snprintf(eta, sizeof eta, "0:00:00");
-  }
-  c[SSW_STATUS_PENDING] = pg->total - done;
-  fprintf(f, "shallowsweep: %s %lld/%lld done (%.1f%%), %.1f cells/s, ETA %s |", what, (long long)done,
-          (long long)pg->total, pg->total ? 100.0 * (double)done / (double)pg->total : 100.0,
-          el > 0 ? (double)st->finished / el : 0.0, eta);
-  for (int k = 1; k <= SSW_STATUS_COUNT; k++) { /* done kinds first, pending last */
-    int s = k % SSW_STATUS_COUNT;
-    fprintf(f, "%s %s %lld", k > 1 ? "," : "", ssw_status_names[s], (long long)c[s]);
-    if (s == SSW_STATUS_MAX_ITERS && c[s] > 0) { /* why they did not converge */
-      int64_t diag[SSW_DIAG_COUNT];
-      char text[128];
-      for (int d = 0; d < SSW_DIAG_COUNT; d++) diag[d] = pg->diagnosed_before[d] + st->diagnosed[d];
-      ssw_diagnosis_counts_text(diag, text, sizeof text);
-      fputs(text, f);
-    }
-  }
-  fputc('\n', f);
-  fflush(f);
-}
-
-static void progress_maybe(progress_t *pg, const ssw_engine_opts_t *opts, const queue_t *q,
+static void progress_maybe(ssw_progress_t *pg, const ssw_engine_opts_t *opts, const queue_t *q,
                            const ssw_engine_stats_t *st) {
   if (!opts->progress) return;
   double now = ssw_clock_monotonic(), every = opts->progress_s > 0 ? opts->progress_s : 1.0;
   if (now - pg->last < every) return;
   pg->last = now;
-  progress_line(opts->progress, pg, q, st, "running");
+  ssw_progress_line(opts->progress, pg, q->cells, q->next, q->n, st, "running");
 }
 
-static void count_finished(ssw_engine_stats_t *st, queue_t *q, const ssw_engine_job_t *job, int64_t index,
-                           int status, int diagnosis, double wall_s) {
+static void count_finished(ssw_engine_stats_t *st, queue_t *q, ssw_progress_t *pg, const ssw_engine_job_t *job,
+                           int64_t index, int status, int diagnosis, double wall_s, double fraction) {
   if (status < 1 || status >= SSW_STATUS_COUNT) status = SSW_STATUS_FAILED;
   st->done[status]++;
   if (diagnosis > SSW_DIAG_NONE && diagnosis < SSW_DIAG_COUNT) st->diagnosed[diagnosis]++;
   st->finished++;
   q->cost_done += job->cost ? job->cost[index] : 1.0;
   q->wall_done += wall_s > 0 ? wall_s : 0;
+  ssw_progress_finished(pg, job->cost ? job->cost[index] : 1.0, fraction, wall_s);
 }
 
 /* ---- the job's end (deadline.h) ---- */
@@ -159,15 +128,16 @@ static int64_t deadline_fit(queue_t *q, const ssw_engine_opts_t *opts, int64_t n
 /* ---- rank 0 with workers ---- */
 
 static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q,
-                     int workers, bool stopping, const int64_t *report, int source, ssw_engine_stats_t *st,
+                     ssw_progress_t *pg, bool stopping, const int64_t *report, int source, ssw_engine_stats_t *st,
                      bool *retired) {
   for (int64_t i = 0; i < report[0]; i++) {
     const int64_t *slot = report + REPORT_HEADER + REPORT_FIELDS * i;
-    count_finished(st, q, job, slot[0], (int)slot[1], (int)slot[3], 1e-9 * (double)slot[2]);
+    count_finished(st, q, pg, job, slot[0], (int)slot[1], (int)slot[3], 1e-9 * (double)slot[2], 1e-9 * (double)slot[4]);
   }
   int64_t work[WORK_MAX];
-  work[0] = stopping ? 0 : deadline_fit(q, opts, queue_batch(q, opts, workers));
+  work[0] = stopping ? 0 : deadline_fit(q, opts, queue_batch(q, opts, pg->workers));
   for (int64_t i = 0; i < work[0]; i++) work[1 + i] = q->cells[q->next + i].index;
+  ssw_progress_handed(pg, source, q->next, work[0], ssw_clock_monotonic());
   q->next += work[0];
   MPI_CHECK(MPI_Send(work, (int)(1 + work[0]), MPI_INT64_T, source, TAG_WORK, comm));
   st->messages++;
@@ -176,7 +146,7 @@ static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engin
 }
 
 static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
-                  queue_t *q, progress_t *pg, ssw_engine_stats_t *st) {
+                  queue_t *q, ssw_progress_t *pg, ssw_engine_stats_t *st) {
   int active = size - 1, round = 0;
   bool stopping = false;
   int64_t report[REPORT_MAX];
@@ -198,7 +168,7 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
     MPI_CHECK(MPI_Recv(report, REPORT_MAX, MPI_INT64_T, status.MPI_SOURCE, TAG_REPORT, comm, MPI_STATUS_IGNORE));
     if (report[1]) stopping = true; /* a worker was signalled: stop everyone */
     bool retired = false;
-    SSW_TRY(serve_one(comm, job, opts, q, size - 1, stopping || q->next >= q->n, report, status.MPI_SOURCE, st,
+    SSW_TRY(serve_one(comm, job, opts, q, pg, stopping || q->next >= q->n, report, status.MPI_SOURCE, st,
                       &retired));
     if (retired) active--;
   }
@@ -207,7 +177,7 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
 
 /* ---- rank 0 alone ---- */
 
-static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q, progress_t *pg,
+static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q, ssw_progress_t *pg,
                 ssw_engine_stats_t *st) {
   ssw_result_t r;
   SSW_TRY(ssw_result_init(&r, job->k));
@@ -221,7 +191,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
       break;
     }
     if (rc != SSW_OK) break;
-    count_finished(st, q, job, index, r.status, r.diagnosis, r.wall_s);
+    count_finished(st, q, pg, job, index, r.status, r.diagnosis, r.wall_s, ssw_result_budget_used(&r));
     progress_maybe(pg, opts, q, st);
   }
   st->busy_s += ssw_clock_monotonic() - t_start;
@@ -266,12 +236,13 @@ int ssw_engine_run(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_
   } else {
     queue_t q;
     SSW_TRY(queue_build(&q, job));
-    progress_t pg = {.t0 = t0, .last = t0, .total = job->ncells};
-    memcpy(pg.before, job->done_before, sizeof pg.before);
-    memcpy(pg.diagnosed_before, job->diagnosed_before, sizeof pg.diagnosed_before);
-    rc = size == 1 ? solo(job, opts, &q, &pg, stats) : master(comm, size, job, opts, &q, &pg, stats);
+    ssw_progress_t pg;
+    rc = ssw_progress_init(&pg, job, size == 1 ? 1 : size - 1, t0);
+    if (rc == SSW_OK) rc = size == 1 ? solo(job, opts, &q, &pg, stats) : master(comm, size, job, opts, &q, &pg, stats);
     if (rc == SSW_OK && opts->progress)
-      progress_line(opts->progress, &pg, &q, stats, ssw_stop_signal || q.deadline_hit ? "stopped:" : "finished:");
+      ssw_progress_line(opts->progress, &pg, q.cells, q.next, q.n, stats,
+                        ssw_stop_signal || q.deadline_hit ? "stopped:" : "finished:");
+    ssw_progress_fini(&pg);
     stats->stopped = q.deadline_hit && q.next < q.n; /* cells left for lack of time: exit 75 */
     free(q.cells);
   }

@@ -1,7 +1,8 @@
 /* The messages between rank 0 and the training ranks (private to src/engine).
  *
  * A worker sends a report and waits for work; its first report is empty.
- *   report (TAG_REPORT, int64): [n, stopped, index_1, status_1, wall_ns_1, diagnosis_1, ..., index_n, ...]
+ *   report (TAG_REPORT, int64): [n, stopped, index_1, status_1, wall_ns_1, diagnosis_1, used_1, ...,
+ *     index_n, ...]; used: the share of max_iters the cell ran, in units of 1e-9
  *     n cells finished since the last report; stopped = 1 when a signal made the worker
  *     abandon the rest of its batch (those cells stay pending).
  *   work (TAG_WORK, int64): [n, index_1, ..., index_n]; n = 0 means stop.
@@ -15,7 +16,7 @@
 enum { TAG_REPORT = 701, TAG_WORK = 702 };
 enum {
   REPORT_HEADER = 2,
-  REPORT_FIELDS = 4,
+  REPORT_FIELDS = 5,
   REPORT_MAX = REPORT_HEADER + REPORT_FIELDS * SSW_ENGINE_BATCH_MAX,
   WORK_MAX = 1 + SSW_ENGINE_BATCH_MAX,
 };

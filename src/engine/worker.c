@@ -76,6 +76,7 @@ static int work_batch(const ssw_engine_job_t *job, const int64_t *work, int rank
     slot[1] = r->status;
     slot[2] = (int64_t)llround(r->wall_s * 1e9);
     slot[3] = r->diagnosis;
+    slot[4] = (int64_t)llround(1e9 * ssw_result_budget_used(r));
   }
   report[0] = n;
   report[1] = stopped;
