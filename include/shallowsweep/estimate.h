@@ -1,5 +1,5 @@
 /* How long a sweep takes: the cost model measured on this machine (plan), the hand-out of
- * cells to workers simulated (plan and the progress line's ETA). DESIGN.md §13.
+ * cells to workers simulated (plan and the progress line's ETA). DESIGN.md §14.
  *
  * Costs are the core's flop-equivalents (ssw_trainer_cost: every step to max_iters, the edge
  * ratios, the NTK). A calibration times a sample of real cells of the sweep for a few steps

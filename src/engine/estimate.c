@@ -1,5 +1,5 @@
 /* The measured cost model of plan and the simulated hand-out behind plan's wall time and the
- * progress line's ETA (estimate.h, DESIGN.md §13). */
+ * progress line's ETA (estimate.h, DESIGN.md §14). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Rank 0's progress line and ETA (progress.h, DESIGN.md §13). */
+/* Rank 0's progress line and ETA (progress.h, DESIGN.md §14). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Rank 0's progress line and its ETA (private to src/engine; DESIGN.md §13).
+/* Rank 0's progress line and its ETA (private to src/engine; DESIGN.md §14).
  *
  * The ETA simulates the rest of the run: every worker first finishes what it holds (the
  * cell in hand, from its reported or elapsed progress, and the rest of its batch), then the

@@ -487,8 +487,11 @@ class GoodFiles(unittest.TestCase):
         self.assertGreaterEqual(len(self.sweeps()), 5)
         for path in self.sweeps():
             for cmd in ("validate", "plan"):
-                r = run(cmd, path)
+                r = run(cmd, path, *(["--measure-seconds", "1"] if cmd == "plan" else []))
                 self.assertEqual(r.returncode, 0, f"{cmd} {path}: {r.stderr}")
+                if cmd == "plan":  # every figure plan promises, measured
+                    for word in ("measured ", "core-hours ", "wall ", "assumes ", "memory/rank "):
+                        self.assertIn(word, r.stdout, f"plan {path}")
 
     def test_canonical_round_trip(self):
         with tempfile.TemporaryDirectory() as tmp:

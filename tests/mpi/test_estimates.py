@@ -1,4 +1,4 @@
-"""Estimates that hold (DESIGN.md §13): `plan` measured on this machine predicts a real run's
+"""Estimates that hold (DESIGN.md §14): `plan` measured on this machine predicts a real run's
 wall time within a factor of 1.5 on two different sweeps, and the progress line's ETA at half
 the cells done is within a factor of 1.5 of the time that really remained, on a sweep whose
 cells stop early by very different amounts.
