@@ -415,4 +415,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run("analysis.phase", main))
+    sys.exit(run(f"{__package__}.phase", main))

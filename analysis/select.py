@@ -93,3 +93,10 @@ def slice_title(ds, skip=()) -> str:
         elif a in ds.dims and ds.sizes[a] == 1:
             parts.append(f"{a}={axis_label(ds, a, ds[a].values[0])}")
     return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ._cli import library_main
+    sys.exit(library_main("select", __doc__))

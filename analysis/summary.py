@@ -115,4 +115,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run("analysis.summary", main))
+    sys.exit(run(f"{__package__}.summary", main))
