@@ -76,12 +76,15 @@ def line_data(ds, x: str, y: str, hue=None, at=None, band: str = "auto"):
     median      the metric's median over the finished seeds (converged: their fraction)
     lo, hi      the band's edges (NaN without a band)
     n_done      finished seeds;  n_seeds  seeds per point
-    attrs: x, y, hue, band (its name, '' for none), seeds, slice (the fixed axes as text)
+    attrs: x, y, hue, band (its name, '' for none), seeds, one_seed (the seed's label when there
+    is one seed), slice (the fixed axes as text)
     """
     if band not in BANDS:
         raise AnalysisError(f"unknown band '{band}' (choose from: {', '.join(BANDS)})")
     if hue == x:
         raise AnalysisError(f"--x and --hue are both '{x}': choose two different axes")
+    if y != "converged" and y not in metric_names(ds):
+        raise AnalysisError(f"unknown metric '{y}' (this file has: {', '.join(metric_names(ds))})")
     used = [a for a in (x, hue) if a]
     ds = slice_at(ds, at or {}, keep=used)
     for role, a in (("--x", x), ("--hue", hue)):
@@ -116,7 +119,8 @@ def line_data(ds, x: str, y: str, hue=None, at=None, band: str = "auto"):
         median=med.transpose(*order), lo=lo.transpose(*order), hi=hi.transpose(*order),
         n_done=n_done.transpose(*order))
     out = out.drop_vars([c for c in out.coords if c not in order and c not in ds.attrs["axes"]])
-    out.attrs = dict(ds.attrs, x=x, y=y, hue=hue or "", band=name, seeds=seeds,
+    one_seed = axis_label(ds, SEED_AXIS, ds[SEED_AXIS].values.ravel()[0]) if seeds == 1 and SEED_AXIS in ds.coords else ""
+    out.attrs = dict(ds.attrs, x=x, y=y, hue=hue or "", band=name, seeds=seeds, one_seed=one_seed,
                      slice=slice_title(ds, skip=used))
     return out
 
@@ -224,7 +228,7 @@ def _title(ld) -> str:
     where = ld.attrs["slice"]
     head = f"{name}: {y} against {x}" + (f", by {hue}" if hue else "") + (f" at {where}" if where else "")
     if seeds == 1:
-        sub = f"seed {axis_label(ld, SEED_AXIS, ld[SEED_AXIS].values.ravel()[0])}" if SEED_AXIS in ld.coords else "one seed"
+        sub = f"seed {ld.attrs['one_seed']}" if ld.attrs["one_seed"] else "one seed"
     elif y == "converged":
         sub = f"fraction of {seeds} seeds"
     else:
