@@ -1,5 +1,5 @@
-"""analysis.line against numbers known in advance: a fixture whose scalar is c·width²·(1+seed)·s
-per cell, so that the median, the band and a slope-2 reference are known exactly; the last
+"""analysis.line against numbers known in advance: a fixture whose scalar is c·width²·(1+seed)²·s
+per cell (skewed over seeds, so that a mean is not the median), so that the median, the band and a slope-2 reference are known exactly; the last
 value of a series and the converged fraction against h5py; pending points; one seed."""
 import json
 import os
@@ -24,7 +24,7 @@ C = 1e-3
 
 
 def known_file(path, seeds):
-    """width x init_scale x seed; wall_s = C width² (1 + seed) init_scale; seed 0 of width 32 at
+    """width x init_scale x seed; wall_s = C width² (1 + seed)² init_scale; seed 0 of width 32 at
     scale 2 pending (so its point is the median of the other seeds)."""
     grid = {"width": WIDTHS, "init_scale": SCALES, "seed": list(range(seeds))}
     pending = np.zeros((len(WIDTHS), len(SCALES), seeds), bool)
@@ -32,7 +32,7 @@ def known_file(path, seeds):
     fixtures.make_file(path, grid, pending=pending)
     w, s, k = np.meshgrid(WIDTHS, SCALES, range(seeds), indexing="ij")
     with h5py.File(path, "r+") as f:
-        f["cell/wall_s"][...] = np.where(pending, np.nan, C * w**2.0 * (1 + k) * s)
+        f["cell/wall_s"][...] = np.where(pending, np.nan, C * w**2.0 * (1 + k)**2 * s)
     return path
 
 
@@ -56,7 +56,7 @@ def expected(seeds, q):
     for s in SCALES:
         rows = []
         for i, w in enumerate(WIDTHS):
-            factors = np.arange(1, seeds + 1, dtype=float)
+            factors = np.arange(1, seeds + 1, dtype=float) ** 2
             if i == 3 and s == 2.0:
                 factors = factors[1:]  # seed 0 pending
             v = C * w**2 * factors * s
