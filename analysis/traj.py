@@ -142,14 +142,18 @@ def cell_index(ds, cell: dict, text: str) -> dict:
     return {a: index_of(ds, a, cell[a]) if a in cell else 0 for a in axes}
 
 
-def cells_data(ds, cells: list, series: str = "loss") -> list:
-    """[(label, status name, recorded steps > 0, values)] of each cell ({axis: value text})."""
+def cells_data(ds, cells: list, series: str = "loss", at=None) -> list:
+    """[(label, status name, recorded steps > 0, values)] of each cell ({axis: value text}),
+    its axes completed from `at`."""
     check_series(ds, series)
+    for key in at or {}:
+        if key not in ds.attrs["axes"]:
+            raise AnalysisError(f"unknown axis '{key}' in --at (axes of this sweep: {', '.join(ds.attrs['axes'])})")
     names = status_names(ds)
     out = []
     for cell in cells:
         text = ",".join(f"{k}={v}" for k, v in cell.items())
-        one = ds.isel(cell_index(ds, cell, text))
+        one = ds.isel(cell_index(ds, {**(at or {}), **cell}, text))
         status = int(one["status"].values)
         if status == PENDING:
             raise AnalysisError(f"--cell {text}: this cell has not finished yet (pending)")
@@ -160,14 +164,14 @@ def cells_data(ds, cells: list, series: str = "loss") -> list:
     return out
 
 
-def plot_cells(ds, cells: list, series: str = "loss", dpi: int = DPI):
+def plot_cells(ds, cells: list, series: str = "loss", at=None, dpi: int = DPI):
     """One line per named cell: its recorded series against step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = cells_data(ds, cells, series)
+    data = cells_data(ds, cells, series, at)
     fig, ax = plt.subplots(figsize=FIGSIZE_IN, dpi=dpi, layout="constrained")
     colors = _style.palette(len(data))
     for i, (label, status, steps, values) in enumerate(data):
@@ -189,7 +193,7 @@ def traj(source, by=None, series: str = "loss", at=None, out=None, dpi: int = DP
     """
     ds = load(source) if not hasattr(source, "data_vars") else source
     if cells:
-        fig = plot_cells(ds, [{**(at or {}), **c} for c in cells], series, dpi=dpi)
+        fig = plot_cells(ds, cells, series, at, dpi=dpi)
     else:
         fig = plot_traj(ds, by, series, at, dpi=dpi)
     if out:
