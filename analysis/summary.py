@@ -119,7 +119,7 @@ def cell_table(ds) -> "pandas.DataFrame":  # noqa: F821
     names = status_names(ds)
     cols["status"] = [names.get(int(c), str(int(c))) for c in ds["status"].values.ravel()]
     if "diagnosis" in ds:
-        dn = dict(ds["diagnosis"].attrs.get("names", {}), **{0: ""})
+        dn = ds["diagnosis"].attrs.get("names", {})
         cols["diagnosis"] = [dn.get(int(c), str(int(c))) for c in ds["diagnosis"].values.ravel()]
     last = [v for v in BOOKKEEPING if v in ds]
     rest = [v for v in ds.data_vars if list(ds[v].dims) == list(axes) and v not in cols and v not in last]

@@ -38,27 +38,40 @@ def summary(*args):
                           text=True, env=env, timeout=120)
 
 
+def flag_names(d, before=None):
+    """{code: name} of an enum dataset (flag_values, flag_meanings), else `before`."""
+    if "flag_meanings" not in d.attrs:
+        return before
+    meanings = d.attrs["flag_meanings"]
+    meanings = meanings.decode() if isinstance(meanings, bytes) else meanings
+    return dict(zip((int(c) for c in d.attrs["flag_values"]), meanings.split()))
+
+
 def h5_cells(path):
-    """{axis: values}, {scalar: flat values}, status names, from h5py alone."""
+    """{axis: values}, {scalar: flat values}, {enum scalar: {code: name}}, from h5py alone."""
     with h5py.File(path, "r") as f:
         axes = [a.decode() if isinstance(a, bytes) else a for a in f.attrs["axes"]]
         values = {a: f["cell"][a][()] for a in axes}
         values = {a: [x.decode() if isinstance(x, bytes) else x for x in v] for a, v in values.items()}
         scalars = {k: d[()].ravel() for k, d in f["cell"].items() if k not in axes}
-    return axes, values, scalars
+        # format 1 files carry no names: those of 0.1
+        enums = {"status": flag_names(f["cell/status"], dict(enumerate(
+            ["pending", "converged", "max_iters", "diverged", "failed"])))}
+        if "diagnosis" in f["cell"]:
+            enums["diagnosis"] = flag_names(f["cell/diagnosis"])
+    return axes, values, scalars, enums
 
 
 def check_rows(rows, path):
-    axes, values, scalars = h5_cells(path)
-    names = ["pending", "converged", "max_iters", "diverged", "failed"]  # format 1: the names of 0.1
+    axes, values, scalars, enums = h5_cells(path)
     cells = list(itertools.product(*(values[a] for a in axes)))
     assert len(rows) == len(cells)
     for i, (row, coords) in enumerate(zip(rows, cells)):
         for a, v in zip(axes, coords):
             assert (row[a] == v) if isinstance(v, str) else (float(row[a]) == v), (i, a, row[a], v)
-        assert row["status"] == names[scalars["status"][i]]
         for k, col in scalars.items():
-            if k == "status":
+            if k in enums:
+                assert row[k] == enums[k][int(col[i])], (i, k, row[k], col[i])
                 continue
             want, got = col[i], row[k]
             if k == "message":
@@ -78,7 +91,7 @@ def test_csv_reads_back_as_the_file(exact, files, tmp_path, name):
     assert "cells:" in r.stdout  # the summary as well
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    axes, _, scalars = h5_cells(path)
+    axes, _, scalars, _ = h5_cells(path)
     assert list(rows[0])[: len(axes) + 1] == axes + ["status"]
     assert set(rows[0]) == set(axes) | set(scalars)
     check_rows(rows, path)
@@ -101,7 +114,7 @@ def test_cell_table_and_to_dataframe_shapes(exact):
     ds = load(exact)
     ncells = 3 * 2 * 2 * 2
     table = cell_table(ds)
-    _, _, scalars = h5_cells(exact)
+    _, _, scalars, _ = h5_cells(exact)
     assert table.shape == (ncells, len(AXES) + len(scalars))
     assert list(table.columns[:5]) == AXES + ["status"] and list(table.columns[-3:]) == ["rank", "checksum", "message"]
     assert (table["status"] == "pending").sum() == 4
