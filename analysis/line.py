@@ -41,8 +41,8 @@ SLOPE_DASHES = ((6, 3), (2, 2), (8, 3, 2, 3), (1, 1))
 def metric_names(ds) -> list:
     """The metrics this file offers: converged, its numeric per-cell scalars, its series."""
     axes = ds.attrs["axes"]
-    scalars = [v for v in ds.data_vars if list(ds[v].dims) == list(axes) and v not in NOT_METRICS
-               and ds[v].dtype.kind in "iuf"]
+    scalars = [v for v in ds.data_vars if STEP_DIM not in ds[v].dims and set(ds[v].dims) <= set(axes)
+               and v not in NOT_METRICS and ds[v].dtype.kind in "iuf"]  # <=: axes sliced by --at are gone
     series = [v for v in ds.data_vars if STEP_DIM in ds[v].dims and v not in scalars]
     return ["converged"] + scalars + series
 

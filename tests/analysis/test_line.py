@@ -141,13 +141,19 @@ def test_series_last_value_and_converged_fraction_against_h5py(files):
             assert ln["lo"][i] is None
 
 
-def test_one_seed_says_which(tmp_path):
+def test_one_seed_says_which(tmp_path, files):
     p = tmp_path / "one.h5"
     fixtures.make_file(p, {"width": [4, 8, 16], "n": [8, 16], "seed": [3]})
     fig, _ = line(p, "width", "final_loss", hue="n")
     title = fig.axes[0].get_title()
     assert title.endswith("\nseed 3") and "median" not in title
     assert len(fig.axes[0].collections) == 0  # no band
+    # one seed picked out of three with --at
+    fig, ld = line(files["full"], "width", "final_loss", hue="n", at={"lr": "0.5", "seed": "2"})
+    assert fig.axes[0].get_title().endswith("\nseed 2") and len(fig.axes[0].collections) == 0
+    with h5py.File(files["full"], "r") as f:
+        want = f["cell/final_loss"][:, :, 0, 2].T  # (n, width)
+    np.testing.assert_array_equal(ld["median"].values, want)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -85,3 +85,8 @@ def test_one_seed_title_names_the_seed(tmp_path):
 def test_several_seeds_keep_median_and_band(files):
     fig = traj(files["full"], "width", at={"lr": "0.5", "n": "16"})
     assert fig.axes[0].get_title().splitlines()[-1] == "median over 3 seeds, band: min-max"
+
+
+def test_one_seed_picked_with_at_is_named(files):
+    fig = traj(files["full"], "width", at={"lr": "0.5", "n": "16", "seed": "1"})
+    assert fig.axes[0].get_title().splitlines()[-1] == "seed 1"
