@@ -1,6 +1,8 @@
-"""shallowsweep analysis: load a sweep file, draw phase diagrams and trajectories, overlay theory.
+"""shallowsweep analysis: load a sweep file, draw phase diagrams, line plots and trajectories,
+overlay theory, export tables.
 
-From a checkout (the repository root on sys.path) it is `analysis`; installed by `meson
+From a checkout (its root on sys.path: the working directory, or PYTHONPATH=/path/to/checkout)
+it is `analysis`; installed by `meson
 install` it is `shallowsweep.analysis` (python3 -m shallowsweep.analysis.phase ...):
 
     from analysis import load                    # or: from shallowsweep.analysis import load
