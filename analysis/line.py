@@ -279,7 +279,7 @@ def main(argv=None) -> int:
                            "the median over seeds with a band.",
                epilog="Metrics: converged, any numeric scalar of /cell, or a series' last value; "
                       "`shallowsweep keys --outputs` defines them.")
-    p.add_argument("file")
+    p.add_argument("file", help="the sweep's HDF5 file (shallowsweep run -o)")
     p.add_argument("--x", required=True, help="axis on the horizontal (e.g. width)")
     p.add_argument("--y", required=True, metavar="METRIC", help="what to plot (e.g. inner_dist, final_loss)")
     p.add_argument("--hue", help="one line per value of this axis (e.g. init_scale)")

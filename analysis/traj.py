@@ -203,8 +203,9 @@ def traj(source, by=None, series: str = "loss", at=None, out=None, dpi: int = DP
 
 def main(argv=None) -> int:
     p = Parser(prog=f"{__package__}.traj",
-               description="Trajectories of a shallowsweep file, one line per value of an axis.")
-    p.add_argument("file")
+               description="Trajectories of a shallowsweep file: one line per value of an axis (median over "
+                           "seeds, with a band), or one line per cell named with --cell.")
+    p.add_argument("file", help="the sweep's HDF5 file (shallowsweep run -o)")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--by", help="one line per value of this axis, the median over seeds")
     mode.add_argument("--cell", action="append", metavar="AXIS=VALUE,...",
