@@ -1,6 +1,8 @@
-"""shallowsweep analysis: load a sweep file, draw phase diagrams and trajectories, overlay theory.
+"""shallowsweep analysis: load a sweep file, draw phase diagrams, line plots and trajectories,
+overlay theory, export tables.
 
-From a checkout (the repository root on sys.path) it is `analysis`; installed by `meson
+From a checkout (its root on sys.path: the working directory, or PYTHONPATH=/path/to/checkout)
+it is `analysis`; installed by `meson
 install` it is `shallowsweep.analysis` (python3 -m shallowsweep.analysis.phase ...):
 
     from analysis import load                    # or: from shallowsweep.analysis import load
@@ -8,11 +10,17 @@ install` it is `shallowsweep.analysis` (python3 -m shallowsweep.analysis.phase .
     ds = load("rates.h5")                        # xarray.Dataset, the sweep's axes as dims
     fig, data = phase(ds, "width", "n", at={"init_scale": "1"}, out="rates.png")
 
-Modules: load (file -> Dataset), phase (phase diagrams), traj (trajectories), summary (status
-tables), theory (width conditions from the literature). Command lines:
-python3 -m analysis.phase | analysis.traj | analysis.summary, each with --help.
+Modules: load (file -> Dataset), phase (phase diagrams), line (a metric against one axis),
+traj (trajectories), summary (status tables, the per-cell table), theory (width conditions
+from the literature). `python3 -m analysis` lists the commands; each answers --help.
 """
 import os as _os
+import warnings as _warnings
+
+# `python3 -m analysis.load --help` imports the package (and so .load) before running load.py
+# as __main__, and runpy warns about that; the module's main only answers --help (_cli).
+_warnings.filterwarnings("ignore", message=r"'[\w.]*analysis\.load' found in sys\.modules",
+                         category=RuntimeWarning)
 
 from .load import AnalysisError, load
 

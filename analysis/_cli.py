@@ -1,4 +1,5 @@
-"""Shared command-line plumbing: one-line errors with exit status 2 (DESIGN.md §1)."""
+"""Shared command-line plumbing: one-line errors with exit status 2 (DESIGN.md §1), and the
+answer of a library module run as a command."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def parse_at(items) -> dict:
+def parse_at(items, flag: str = "--at") -> dict:
     """['width=256', 'n=64,seed=0'] -> {'width': '256', 'n': '64', 'seed': '0'}."""
     out = {}
     for item in items or []:
@@ -26,7 +27,7 @@ def parse_at(items) -> dict:
                 continue
             key, sep, value = part.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise AnalysisError(f"--at '{part}': expected key=value, such as width=256")
+                raise AnalysisError(f"{flag} '{part}': expected key=value, such as width=256")
             out[key.strip()] = value.strip()
     return out
 
@@ -41,3 +42,26 @@ def run(prog: str, main, argv=None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `... | head`
         return 0
+
+
+def package() -> str:
+    """'analysis' in a checkout, 'shallowsweep.analysis' when installed."""
+    return __package__
+
+
+def library_main(name: str, doc: str, argv=None) -> int:
+    """`python3 -m analysis.NAME` for a module that is a library, not a command: --help says
+    what it holds and where the commands are (exit 0); anything else is bad use (exit 2)."""
+    pkg = package()
+    summary = (doc or "").strip().split("\n\n", 1)[0]
+    p = Parser(prog=f"{pkg}.{name}", formatter_class=argparse.RawDescriptionHelpFormatter,
+               usage=f"from {pkg}.{name} import ...   (a library module, not a command)",
+               description=f"{summary}\n\nThe commands: python3 -m {pkg} (lists them).")
+    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    p.parse_args(argv)
+    p.exit(EXIT_USAGE, f"{p.prog}: error: a library module, not a command: import it, or run "
+                       f"python3 -m {pkg} for the commands\n")
+
+
+if __name__ == "__main__":
+    sys.exit(library_main("_cli", __doc__))

@@ -295,3 +295,10 @@ def _keys(values) -> list:
 def done_mask(ds) -> "xarray.DataArray":  # noqa: F821
     """True where a cell has finished (any status but pending)."""
     return ds["status"] != PENDING
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ._cli import library_main
+    sys.exit(library_main("load", __doc__))

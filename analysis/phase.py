@@ -1,11 +1,13 @@
 """Phase diagrams: a per-cell metric, reduced over seeds, on any two axes of a sweep.
 
     python3 -m analysis.phase FILE --x width --y n [--metric converged] [--at k=v ...]
-                                   [--facet k] [--theory NAME[:fit] ...] -o OUT.png
+                                   [--facet k] [--theory NAME[:fit] ...] [--equal-aspect] -o OUT.png
 
 Every axis but x, y, seed and the facet must be fixed with --at (or have one value). Cells
 whose seeds are all pending are drawn grey; cells with some seeds pending are computed over
 their finished seeds and dotted. The 50% converged boundary is drawn on every metric.
+--equal-aspect gives a factor of 10 the same length on both (log) axes, so that a boundary
+width ∝ n^k has its true slope k on the page (45 degrees for k = 1).
 """
 from __future__ import annotations
 
@@ -284,8 +286,18 @@ def _single(color):
     return ListedColormap([color])
 
 
-def plot_phase(pd, theory=(), dpi: int = DPI):
-    """Draw phase_data's result; theory: names, each optionally 'NAME:fit'. Returns the Figure."""
+def check_equal_aspect(pd) -> None:
+    """Equal aspect compares decades: both plotted axes must be on log scales."""
+    for a in (pd.attrs["x"], pd.attrs["y"]):
+        if positions(pd[a])[2] != "log":
+            raise AnalysisError(f"--equal-aspect: axis '{a}' is not on a log scale (it is "
+                                f"{positions(pd[a])[2]}); equal aspect is for log-log phase diagrams")
+
+
+def plot_phase(pd, theory=(), dpi: int = DPI, equal_aspect: bool = False):
+    """Draw phase_data's result; theory: names, each optionally 'NAME:fit'. Returns the Figure.
+
+    equal_aspect: one decade as long on x as on y (both axes must be log-scaled)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -294,6 +306,8 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     from matplotlib.patches import Patch
 
     metric = METRICS[pd.attrs["metric"]]
+    if equal_aspect:
+        check_equal_aspect(pd)
     facet = pd.attrs["facet"] or None
     panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
     nrows, ncols = _grid_shape(len(panels))
@@ -314,6 +328,8 @@ def plot_phase(pd, theory=(), dpi: int = DPI):
     theory_labels, contour = {}, False
     for ax, panel in zip(axs.flat, panels):
         contour |= _draw_panel(ax, panel, pd, metric, cmap, norm)
+        if equal_aspect:  # in the axes' transformed (log) coordinates: decades equal
+            ax.set_aspect("equal", adjustable="box")
         for j, cond in enumerate(conds):
             theory_labels[j] = draw_theory(ax, pd, panel, cond, colors[j % len(colors)])
         if facet:
@@ -376,13 +392,13 @@ def _normal():
 
 
 def phase(source, x: str, y: str, metric: str = "converged", at=None, facet=None, theory=(),
-          out=None, dpi: int = DPI):
+          out=None, dpi: int = DPI, equal_aspect: bool = False):
     """Load (a path or a Dataset), reduce, draw; save to `out` if given. Returns (fig, data)."""
     ds = load(source) if not hasattr(source, "data_vars") else source
     with warnings.catch_warnings():  # medians of all-pending cells are NaN by design
         warnings.simplefilter("ignore", RuntimeWarning)
         pd = phase_data(ds, x, y, metric=metric, at=at, facet=facet)
-    fig = plot_phase(pd, theory=theory, dpi=dpi)
+    fig = plot_phase(pd, theory=theory, dpi=dpi, equal_aspect=equal_aspect)
     if out:
         fig.savefig(out, dpi=dpi)
     return fig, pd
@@ -401,6 +417,8 @@ def main(argv=None) -> int:
     p.add_argument("--theory", action="append", default=[], metavar="NAME[:fit]",
                    help=f"overlay a width condition: {', '.join(theory_mod.CONDITIONS)}; "
                         "NAME:fit fits its constant to this sweep")
+    p.add_argument("--equal-aspect", action="store_true",
+                   help="a decade as long on x as on y (log-log diagrams), so that slopes read true")
     p.add_argument("--dpi", type=int, default=DPI)
     p.add_argument("-o", "--output", required=True, help="PNG to write")
     a = p.parse_args(argv)
@@ -409,10 +427,10 @@ def main(argv=None) -> int:
     for t in a.theory:
         theory_mod.get(t.partition(":")[0])
     fig, _ = phase(a.file, a.x, a.y, metric=a.metric, at=parse_at(a.at), facet=a.facet,
-                   theory=a.theory, out=a.output, dpi=a.dpi)
+                   theory=a.theory, out=a.output, dpi=a.dpi, equal_aspect=a.equal_aspect)
     print(a.output)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run("analysis.phase", main))
+    sys.exit(run(f"{__package__}.phase", main))

@@ -111,3 +111,10 @@ def theory_condition(spec: str, pd):
     if excluded:
         fitted = fitted.with_label(f"{cond.label}; {excluded} unstable cell{'s' * (excluded != 1)} left out of the fit")
     return fitted
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ._cli import library_main
+    sys.exit(library_main("phase_theory", __doc__))

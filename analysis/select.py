@@ -72,6 +72,10 @@ def slice_at(ds, at: dict, keep=()) -> "xarray.Dataset":  # noqa: F821
     return ds.isel({axis: index_of(ds, axis, text) for axis, text in at.items()})
 
 
+# What else resolves an axis, per command: one panel or one line per value.
+ALTERNATIVE = {"phase": " or --facet ", "line": " or --hue "}
+
+
 def require_resolved(ds, used, what: str) -> None:
     """Every axis but the used ones and seed must have one value left, else say what to do."""
     for a in axes_of(ds):
@@ -79,7 +83,7 @@ def require_resolved(ds, used, what: str) -> None:
             continue
         values = ", ".join(axis_label(ds, a, v) for v in ds[a].values)
         raise AnalysisError(f"axis '{a}' has {ds.sizes[a]} values ({values}): fix it with "
-                            f"--at {a}=VALUE{' or --facet ' + a if what == 'phase' else ''}")
+                            f"--at {a}=VALUE{ALTERNATIVE.get(what, '') + a if what in ALTERNATIVE else ''}")
 
 
 def slice_title(ds, skip=()) -> str:
@@ -93,3 +97,10 @@ def slice_title(ds, skip=()) -> str:
         elif a in ds.dims and ds.sizes[a] == 1:
             parts.append(f"{a}={axis_label(ds, a, ds[a].values[0])}")
     return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ._cli import library_main
+    sys.exit(library_main("select", __doc__))

@@ -1,9 +1,13 @@
-"""A text summary of a sweep file: cells by status, overall and per axis value.
+"""A text summary of a sweep file: cells by status, overall and per axis value; and the
+per-cell table (CSV, pandas).
 
-    python3 -m analysis.summary FILE
+    python3 -m analysis.summary FILE [--csv OUT.csv]
 
 Prints the sweep's axes, a status table for every axis (one row per value), the median
-wall time and steps of finished cells, and the distinct failure messages.
+wall time and steps of finished cells, and the distinct failure messages. --csv OUT writes
+cell_table(ds): one row per cell, the axes (as the file labels their values), status and
+diagnosis by name, then every other /cell scalar; `--csv -` writes it to stdout instead of
+the summary.
 """
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from collections import Counter
 import numpy as np
 
 from ._cli import Parser, run
-from .load import MAX_ITERS, PENDING, load, status_names
+from .load import MAX_ITERS, PENDING, AnalysisError, load, status_names
 from .select import axis_label, fmt_value
 
 MAX_MESSAGES = 5
+BOOKKEEPING = ("rank", "checksum", "message")  # the per-cell table's last columns
 
 
 def status_counts(ds, axis=None) -> dict:
@@ -100,6 +105,40 @@ def summary_text(ds) -> str:
     return "\n".join(lines)
 
 
+def cell_table(ds) -> "pandas.DataFrame":  # noqa: F821
+    """One row per cell (file order, the last axis fastest): a column per axis holding the
+    value's label (the text validate and status print, so that 0.30000000000000004 reads back
+    exactly), status and diagnosis as names, then the other /cell scalars as loaded (pending
+    cells: floats NaN, integers the file's fill value 0), rank, checksum and message last."""
+    import pandas as pd
+
+    axes = ds.attrs["axes"]
+    shape = tuple(ds.sizes[a] for a in axes)
+    index = np.indices(shape).reshape(len(axes), -1)  # (k axes, cells)
+    cols = {a: [axis_label(ds, a, v) for v in ds[a].values[index[i]]] for i, a in enumerate(axes)}
+    names = status_names(ds)
+    cols["status"] = [names.get(int(c), str(int(c))) for c in ds["status"].values.ravel()]
+    if "diagnosis" in ds:
+        dn = ds["diagnosis"].attrs.get("names", {})
+        cols["diagnosis"] = [dn.get(int(c), str(int(c))) for c in ds["diagnosis"].values.ravel()]
+    last = [v for v in BOOKKEEPING if v in ds]
+    rest = [v for v in ds.data_vars if list(ds[v].dims) == list(axes) and v not in cols and v not in last]
+    for v in rest + last:
+        cols[v] = ds[v].transpose(*axes).values.ravel()
+    return pd.DataFrame(cols)
+
+
+def write_csv(ds, out) -> None:
+    """cell_table(ds) as CSV to path `out`, or to stdout for '-'."""
+    table = cell_table(ds)
+    try:
+        table.to_csv(sys.stdout if out == "-" else out, index=False)
+    except BrokenPipeError:  # `--csv - | head`: run() exits 0
+        raise
+    except OSError as e:
+        raise AnalysisError(f"--csv {out}: cannot write ({e.strerror or e})") from None
+
+
 def summary(source) -> str:
     ds = load(source) if not hasattr(source, "data_vars") else source
     return summary_text(ds)
@@ -107,12 +146,20 @@ def summary(source) -> str:
 
 def main(argv=None) -> int:
     p = Parser(prog=f"{__package__}.summary",
-               description="Status counts of a shallowsweep file, overall and per axis value.")
+               description="Status counts of a shallowsweep file, overall and per axis value; "
+                           "--csv writes one row per cell.")
     p.add_argument("file")
+    p.add_argument("--csv", metavar="OUT",
+                   help="also write one row per cell (axes, status, diagnosis, every /cell scalar) to OUT; "
+                        "'-' writes it to stdout instead of the summary")
     a = p.parse_args(argv)
-    print(summary(a.file))
+    ds = load(a.file)
+    if a.csv:
+        write_csv(ds, a.csv)
+    if a.csv != "-":
+        print(summary(ds))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run("analysis.summary", main))
+    sys.exit(run(f"{__package__}.summary", main))

@@ -15,6 +15,7 @@ best separates this sweep's converged cells from the rest; such lines are labell
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -211,3 +212,35 @@ def fit_constant(cond: Condition, width, converged_fraction, **values) -> float:
     candidates = np.concatenate([[s[0] / 2], np.sqrt(s[1:] * s[:-1]), [s[-1] * 2]])
     agree = [np.sum((r >= c) == good) for c in candidates]
     return float(candidates[int(np.argmax(agree))])
+
+
+def describe(cond: Condition) -> str:
+    """Everything known about one condition, as text."""
+    return "\n".join([f"{cond.name}: {cond.label}", f"  formula:   {cond.formula}",
+                      f"  constant:  C = {cond.constant:g} ({cond.constant_kind})",
+                      f"  trained:   {cond.trained}", f"  reference: {cond.reference}",
+                      f"  note:      {cond.note}"])
+
+
+def main(argv=None) -> int:
+    from ._cli import Parser  # not at the top: _cli imports load, which the library need not
+
+    p = Parser(prog=f"{__package__}.theory",
+               description="The width conditions from the literature that `phase --theory NAME[:fit]` draws: "
+                           "without NAME a table of all, with NAME its formula, reference and caveats.")
+    p.add_argument("name", nargs="*", metavar="NAME", help=f"one of {', '.join(CONDITIONS)}")
+    a = p.parse_args(argv)
+    if a.name:
+        sys.stdout.write("\n\n".join(describe(get(n)) for n in a.name) + "\n")
+        return 0
+    w = max(len(n) for n in CONDITIONS)
+    print(f"{'NAME':<{w}}  {'condition':<28}  {'constant':<14}  legend")
+    for c in CONDITIONS.values():
+        print(f"{c.name:<{w}}  {c.formula:<28.28}  C {c.constant_kind:<12}  {c.label}")
+    print(f"\nDetails: python3 -m {__package__}.theory NAME; on a phase diagram: --theory NAME or NAME:fit.")
+    return 0
+
+
+if __name__ == "__main__":
+    from ._cli import run
+    sys.exit(run(f"{__package__}.theory", main))

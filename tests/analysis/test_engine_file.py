@@ -306,3 +306,27 @@ def test_record_sharpness_adds_the_edge_ratio_series(tmp_path):
     assert r.returncode == 0, r.stderr
     with h5py.File(plain, "r") as f:
         assert "edge_ratio" not in f["traj"]
+
+
+def test_csv_and_line_on_the_real_file(finished, stopped, tmp_path):
+    """summary --csv of engine files (format 2: diagnosis, pending cells) reads back as h5py
+    reads them; analysis.line plots the file's own final_inner_dist scalar."""
+    from test_table import check_rows  # noqa: E402  (tests/analysis is on sys.path)
+    import csv
+
+    env = dict(ENV, MPLBACKEND="Agg")
+    for src in (finished, stopped):
+        out = tmp_path / (src.stem + ".csv")
+        p = subprocess.run(["/usr/bin/python3", "-m", "analysis.summary", str(src), "--csv", str(out)], env=env,
+                           cwd=SOURCE_DIR, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        with open(out, newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert "diagnosis" in rows[0]
+        check_rows(rows, src)
+        p = subprocess.run(["/usr/bin/python3", "-m", "analysis.line", str(src), "--x", "width", "--y",
+                            "final_inner_dist", "--hue", "n", "--json"], env=env, cwd=SOURCE_DIR,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert [ln["hue"] for ln in doc["lines"]] == ["8", "32"] and doc["seeds"] == 3

@@ -164,3 +164,21 @@ def test_ntk_min_not_computed(files):
         phase_data(load(files["no_ntk"]), "width", "n", metric="ntk_min")
     pd = phase_data(load(files["full"]), "width", "n", metric="ntk_min", at={"lr": "0.5"})
     np.testing.assert_allclose(pd["value"].sel(width=8, n=16), 0.1 * 8 / 16)
+
+
+def test_equal_aspect_makes_decades_equal(files):
+    fig, _ = phase(files["full"], "width", "n", at={"lr": "0.5"}, equal_aspect=True)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    (x0, y0), (x1, y1) = ax.transData.transform([(8, 8), (64, 64)])
+    assert x1 - x0 == pytest.approx(y1 - y0, rel=1e-9) and x1 - x0 > 50
+    fig, _ = phase(files["full"], "width", "n", at={"lr": "0.5"})
+    fig.canvas.draw()
+    (x0, y0), (x1, y1) = fig.axes[0].transData.transform([(8, 8), (64, 64)])
+    assert abs((x1 - x0) / (y1 - y0) - 1) > 0.05  # without it, the panel's shape decides
+    plt.close("all")
+
+
+def test_equal_aspect_needs_log_axes(files):
+    with pytest.raises(AnalysisError, match="--equal-aspect: axis 'lr' is not on a log scale"):
+        phase(files["mixed"], "width", "lr", at={"activation": "relu"}, equal_aspect=True)

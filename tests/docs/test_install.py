@@ -46,6 +46,21 @@ class Install(unittest.TestCase):
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("cells:   2 = n[2] x seed[1]", r.stdout)
+            # every command of the installed copy runs (a module left out of install_data fails here)
+            r = subprocess.run([sys.executable, "-m", "shallowsweep.analysis"], cwd=work, env=env,
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            commands = [line.split()[0] for line in r.stdout.split("commands (each answers --help):\n", 1)[1]
+                        .split("\n\n", 1)[0].splitlines()]
+            self.assertIn("line", commands)
+            for c in commands:
+                r = subprocess.run([sys.executable, "-m", f"shallowsweep.analysis.{c}", "--help"], cwd=work, env=env,
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, f"{c}: {r.stderr}")
+                self.assertTrue(r.stdout.startswith("usage: "), r.stdout)
+            r = subprocess.run([sys.executable, "-m", "shallowsweep.analysis.line", "s.h5", "--x", "n", "--y",
+                                "final_loss", "--json"], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":
