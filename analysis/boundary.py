@@ -1,0 +1,510 @@
+"""Boundaries and scaling laws: where the converged fraction crosses 1/2 along one axis (x),
+for each value of another (y), with a bootstrap interval over seeds, and the power law
+x* = C·y^p fitted through those points (DESIGN.md §16).
+
+    python3 -m analysis.boundary FILE --x width --y n [--at k=v ...] [--metric converged]
+                                 [--direction auto] [--bootstrap 1000] [--seed 0] [--json] -o OUT.png
+
+The fraction. For each cell (x, y) it is the share of its usable seeds that succeeded
+(--metric converged: status converged; or a threshold such as test_loss<=1e-3 on any metric
+of analysis.line). Pending and failed seeds are not usable: they are left out and counted
+("excluded"); with --exclude-unstable so are seeds diagnosed unstable (DESIGN.md §2).
+Diverged and max_iters seeds count as not converged.
+
+The crossing. Along x the fractions are first made monotone by weighted isotonic regression
+(pool adjacent violators, weights = usable seeds per cell), rising with x (or falling:
+--direction; auto takes the direction whose monotone fit has the smaller weighted squared
+error over all columns). x* is where that monotone fit crosses 1/2, interpolated linearly in
+the axis's own spacing: in log x for a geometric axis, in x for a linear one; if the fit
+equals 1/2 exactly over a run of cells, x* is the run's middle. So a column has at most one
+crossing. A column whose fit is below 1/2 everywhere, or above it, or only touches 1/2 at an
+end, has no crossing: no point, listed in no_crossing with the reason.
+
+The interval. B bootstrap replicates (fixed RNG seed) resample each column's seeds with
+replacement (one draw of seed indices per column, used for all its cells: a seed's data is
+shared along x). A replicate without a crossing puts x* beyond the grid's edge on its side,
+so an interval that reaches past the grid says so (null bound). Percentile interval, 95 %.
+
+The fit. Weighted least squares of log x* on log y; a point's standard error is the larger of
+the bootstrap's (half its central 68 % range, in log x) and the grid's resolution (the log
+spacing of the two cells that bracket the crossing / sqrt 12: a crossing known only to lie
+between two cells). The intervals on p and C are t-based, from the fit's covariance scaled by
+the reduced chi-square when the points scatter more than their errors say (t with k-2
+degrees of freedom, k points; with 2 points the errors alone, normal). The bootstrap of the
+whole fit (refitting every replicate) is reported beside it as the seed-noise-only interval.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import warnings
+
+import numpy as np
+
+from ._cli import Parser, parse_at, run
+from .load import CONVERGED, FAILED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, load
+from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
+
+LEVEL = 0.5                 # the boundary is the 50 % contour, as phase draws it
+CI = 0.95                   # two-sided confidence level of every interval
+BOOTSTRAP = 1000
+RNG_SEED = 0
+DIRECTIONS = ("auto", "up", "down")
+FIGSIZE_IN = (7.0, 6.0)
+DPI = 100
+# NAME<=VALUE etc.: a threshold metric; success is the comparison being true
+THRESHOLD = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eEinfa]+)\s*$")
+REASONS = {"below": "fraction below 1/2 at every {x} (at most touching it)",
+           "above": "fraction above 1/2 at every {x} (at most touching it)",
+           "empty": "no usable seed in any cell"}
+
+
+# ---- per-seed outcomes ---------------------------------------------------------------------
+
+def _success(ds, metric: str):
+    """(success, usable): float array 1/0 per cell of ds (NaN where not usable), and a
+    description of the metric."""
+    done = (ds["status"] != PENDING).values
+    if metric == "converged":
+        return np.where(ds["status"].values == CONVERGED, 1.0, 0.0), "converged"
+    m = THRESHOLD.match(metric)
+    if not m:
+        raise AnalysisError(f"unknown metric '{metric}': use converged, or a threshold such as "
+                            f"final_loss<=1e-6 or test_loss<0.01")
+    from .line import metric_names, per_seed
+
+    name, op, text = m.groups()
+    if name not in metric_names(ds) or name == "converged":
+        raise AnalysisError(f"unknown metric '{name}' in --metric {metric} (this file has: "
+                            f"{', '.join(v for v in metric_names(ds) if v != 'converged')})")
+    try:
+        value = float(text)
+    except ValueError:
+        raise AnalysisError(f"--metric {metric}: '{text}' is not a number") from None
+    v = per_seed(ds, name).values.astype(float)
+    with np.errstate(invalid="ignore"):
+        ok = {"<=": v <= value, "<": v < value, ">=": v >= value, ">": v > value}[op]
+    return np.where(np.isnan(v) & done, np.nan, ok.astype(float)), f"{name} {op} {text}"
+
+
+def outcomes(ds, x: str, y: str, at=None, metric: str = "converged", exclude_unstable: bool = False):
+    """The per-seed successes of the sliced sweep as an array (y, x, seed): 1 success, 0 not,
+    NaN not usable; with the slice and the exclusion counts.
+
+    Returns (S, ds_sliced, excluded) with excluded = {"pending": .., "failed": .., "unstable": ..,
+    "no_value": ..} counted over the cells of the slice (each seed a cell).
+    """
+    if x == y:
+        raise AnalysisError(f"--x and --y are both '{x}': choose two different axes")
+    ds = slice_at(ds, at or {}, keep=[x, y])
+    for role, a in (("--x", x), ("--y", y)):
+        check_axis(ds, a, role)
+        if a == SEED_AXIS:
+            raise AnalysisError(f"{role} seed: seeds are what the fraction and the bootstrap run over; "
+                                f"choose another axis")
+        if ds[a].attrs.get("scale") == "category" or ds[a].values.dtype.kind not in "iuf":
+            raise AnalysisError(f"{role} {a}: a boundary needs a numeric axis ('{a}' is a category)")
+    require_resolved(ds, [x, y], "boundary")
+    ds = ds.isel({a: 0 for a in ds.attrs["axes"] if a in ds.dims and a not in (x, y, SEED_AXIS)})
+    if SEED_AXIS not in ds.dims:
+        ds = ds.expand_dims(SEED_AXIS, axis=-1)
+    ds = ds.transpose(y, x, SEED_AXIS, ...)
+    status = ds["status"].values                                   # (y, x, seed)
+    success, label = _success(ds, metric)
+    pending, failed = status == PENDING, status == FAILED
+    unstable = np.zeros_like(pending)
+    if "diagnosis" in ds:
+        codes = {name: c for c, name in ds["diagnosis"].attrs["names"].items()}
+        if "unstable" in codes:
+            unstable = (status == MAX_ITERS) & (ds["diagnosis"].values == codes["unstable"])
+    drop = pending | failed | (unstable if exclude_unstable else False)
+    no_value = np.isnan(success) & ~drop
+    S = np.where(drop | no_value, np.nan, success)
+    excluded = {"pending": int(pending.sum()), "failed": int(failed.sum()),
+                "unstable": int(unstable.sum()) if exclude_unstable else 0, "no_value": int(no_value.sum())}
+    ds.attrs["metric_label"] = label
+    ds.attrs["unstable_kept"] = 0 if exclude_unstable else int(unstable.sum())
+    return S, ds, excluded
+
+
+# ---- the crossing of one column --------------------------------------------------------------
+
+def isotonic(values, weights) -> np.ndarray:
+    """Weighted least-squares non-decreasing fit (pool adjacent violators). values (k,), weights
+    (k,) > 0."""
+    blocks = []  # [mean, weight, count]
+    for v, w in zip(values, weights):
+        blocks.append([float(v), float(w), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, w2, c2 = blocks.pop()
+            v1, w1, c1 = blocks[-1]
+            blocks[-1] = [(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, c1 + c2]
+    return np.concatenate([np.full(c, v) for v, _, c in blocks])
+
+
+def crossing(t, g):
+    """Where a non-decreasing fit g (k,) over positions t (k,, ascending) crosses LEVEL.
+
+    Returns (t*, bracket width in t, None) or (None, None, reason) with reason "below"
+    (g < LEVEL everywhere, or reaching it only at the end) or "above".
+    """
+    below, over = np.flatnonzero(g < LEVEL), np.flatnonzero(g > LEVEL)
+    if over.size == 0:
+        return None, None, "below"
+    if below.size == 0:
+        return None, None, "above"
+    lo, hi = below[-1], over[0]
+    if hi == lo + 1:
+        ts = t[lo] + (LEVEL - g[lo]) / (g[hi] - g[lo]) * (t[hi] - t[lo])
+    else:  # a run of cells at exactly LEVEL: its middle
+        ts = 0.5 * (t[lo + 1] + t[hi - 1])
+    return float(ts), float(t[hi] - t[lo]), None
+
+
+def column_fraction(S):
+    """(fraction, usable seeds) per cell of a column S (x, seed)."""
+    usable = np.isfinite(S).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(usable > 0, np.nansum(S, -1) / np.maximum(usable, 1), np.nan)
+    return frac, usable
+
+
+def column_crossing(t, S, up: bool):
+    """The crossing of one column S (x, seed) over positions t: (t*, bracket, reason)."""
+    frac, usable = column_fraction(S)
+    keep = usable > 0
+    if not keep.any():
+        return None, None, "empty"
+    g = frac[keep] if up else 1.0 - frac[keep]
+    return crossing(t[keep], isotonic(g, usable[keep]))
+
+
+def monotone_sse(t, S, up: bool) -> float:
+    frac, usable = column_fraction(S)
+    keep = usable > 0
+    if not keep.any():
+        return 0.0
+    g = frac[keep] if up else 1.0 - frac[keep]
+    return float(np.sum(usable[keep] * (g - isotonic(g, usable[keep])) ** 2))
+
+
+def choose_direction(t, S, direction: str) -> bool:
+    """True when success rises with x: as asked, or (auto) the better monotone fit; ties rise."""
+    if direction not in DIRECTIONS:
+        raise AnalysisError(f"unknown direction '{direction}' (choose from: {', '.join(DIRECTIONS)})")
+    if direction != "auto":
+        return direction == "up"
+    up = sum(monotone_sse(t, S[j], True) for j in range(S.shape[0]))
+    down = sum(monotone_sse(t, S[j], False) for j in range(S.shape[0]))
+    return bool(up <= down)
+
+
+# ---- bootstrap and fit --------------------------------------------------------------------------
+
+def bootstrap_crossings(t, S, up: bool, B: int, rng) -> np.ndarray:
+    """(B, ny) replicate crossings in t: each column's seeds resampled with replacement (one set of
+    indices per column and replicate); no crossing: +inf (beyond the high end of t in the rising
+    fit's terms) or -inf, NaN for an empty replicate."""
+    ny, _, ns = S.shape
+    out = np.full((B, ny), np.nan)
+    side = {"below": np.inf if up else -np.inf, "above": -np.inf if up else np.inf, "empty": np.nan}
+    for j in range(ny):
+        idx = rng.integers(0, ns, size=(B, ns))
+        for b in range(B):
+            ts, _, reason = column_crossing(t, S[j][:, idx[b]], up)
+            out[b, j] = ts if reason is None else side[reason]
+    return out
+
+
+def wls(u, v, sigma):
+    """Weighted least squares v = a + p (u - ubar): (p, log C, cov of (p, log C) unscaled, chi2).
+
+    u = log y, v = log x*; C is the value at y = 1."""
+    w = 1.0 / sigma ** 2
+    X = np.column_stack([np.ones_like(u), u])
+    A = X.T @ (w[:, None] * X)
+    cov = np.linalg.inv(A)
+    a, p = cov @ (X.T @ (w * v))
+    r = v - (a + p * u)
+    return float(p), float(a), cov[::-1, ::-1], float(np.sum(w * r ** 2)), r
+
+
+def fit_power_law(y, xs, sigma):
+    """x* = C y^p through points (y, x*) with log-standard-errors sigma: a dict (see module doc)."""
+    from scipy import stats
+
+    u, v = np.log(np.asarray(y, float)), np.log(np.asarray(xs, float))
+    k = u.size
+    if k < 2 or np.ptp(u) == 0:
+        return None
+    p, a, cov, chi2, r = wls(u, v, np.asarray(sigma, float))
+    dof = k - 2
+    scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
+    q = stats.t.ppf(0.5 + CI / 2, dof) if dof > 0 else stats.norm.ppf(0.5 + CI / 2)
+    se_p, se_a = math.sqrt(cov[0, 0] * scale), math.sqrt(cov[1, 1] * scale)
+    return {"exponent": p, "exponent_ci": [p - q * se_p, p + q * se_p], "exponent_se": se_p,
+            "log_constant": a, "constant": math.exp(a),
+            "constant_ci": [math.exp(a - q * se_a), math.exp(a + q * se_a)],
+            "chi2_reduced": chi2 / dof if dof > 0 else None, "dof": dof, "scale": scale,
+            "residuals": r.tolist()}
+
+
+def _bootstrap_fit(u, boot, sigma):
+    """Refit every replicate whose chosen points all crossed: (p's, log C's)."""
+    ok = np.all(np.isfinite(boot), axis=1)
+    ps, cs = [], []
+    for row in boot[ok]:
+        p, a, _, _, _ = wls(u, row, sigma)
+        ps.append(p)
+        cs.append(a)
+    return np.array(ps), np.array(cs)
+
+
+def _percentile_interval(samples):
+    lo, hi = np.percentile(samples, [50 * (1 - CI), 50 * (1 + CI)])
+    return [float(lo), float(hi)]
+
+
+# ---- the whole analysis -----------------------------------------------------------------------
+
+def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
+                  B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False) -> dict:
+    """Crossings, their bootstrap intervals and the power-law fit, as a JSON-ready dict."""
+    if B < 0:
+        raise AnalysisError(f"--bootstrap {B}: give a number of replicates >= 0")
+    S, sl, excluded = outcomes(ds, x, y, at, metric, exclude_unstable)
+    scale = sl[x].attrs.get("scale", "linear")
+    xv = sl[x].values.astype(float)
+    if scale == "log" and np.any(xv <= 0):
+        scale = "linear"
+    order = np.argsort(xv)
+    xv, S = xv[order], S[:, order, :]
+    t = np.log(xv) if scale == "log" else xv
+    to_x = np.exp if scale == "log" else (lambda v: v)
+    up = choose_direction(t, S, direction)
+    rng = np.random.default_rng(seed)
+    boot = bootstrap_crossings(t, S, up, B, rng) if B > 0 else np.zeros((0, S.shape[0]))
+    yv = sl[y].values
+    step = np.diff(t)
+    edge_lo, edge_hi = t[0] - (step[0] if step.size else 0) / 2, t[-1] + (step[-1] if step.size else 0) / 2
+    points, missing, idx, sig = [], [], [], []
+    for j in range(S.shape[0]):
+        ts, bracket, reason = column_crossing(t, S[j], up)
+        frac, usable = column_fraction(S[j])
+        ylab = axis_label(sl, y, yv[j])
+        if reason is not None:
+            missing.append({"y": float(yv[j]), "y_label": ylab, "reason": reason,
+                            "why": REASONS[reason].format(x=x)})
+            continue
+        bj = boot[:, j][~np.isnan(boot[:, j])] if B > 0 else np.array([])
+        ci = [None, None]
+        sd_boot = 0.0
+        if bj.size:
+            lo, hi = np.percentile(bj, [50 * (1 - CI), 50 * (1 + CI)])
+            ci = [float(to_x(lo)) if np.isfinite(lo) else None, float(to_x(hi)) if np.isfinite(hi) else None]
+            q16, q84 = np.percentile(np.clip(bj, edge_lo, edge_hi), [15.865, 84.135])
+            sd_boot = (q84 - q16) / 2
+        xs = float(to_x(ts))
+        # errors in log x* for the fit: on a linear axis, d log x = dx / x
+        floor = bracket / math.sqrt(12)
+        s = max(sd_boot, floor) / (1.0 if scale == "log" else xs)
+        points.append({"y": float(yv[j]), "y_label": ylab, "x": xs, "ci": ci,
+                       "crossed_in": float(np.mean(np.isfinite(bj))) if bj.size else None,
+                       "sigma_log": s, "fraction": [None if np.isnan(f) else float(f) for f in frac],
+                       "usable": [int(u) for u in usable]})
+        idx.append(j)
+        sig.append(s)
+    fit = None
+    positive = all(p["x"] > 0 and p["y"] > 0 for p in points)
+    if len(points) >= 2 and positive:
+        fit = fit_power_law([p["y"] for p in points], [p["x"] for p in points], np.array(sig))
+    result = {"file": sl.attrs.get("path", ""), "x": x, "y": y, "metric": sl.attrs["metric_label"],
+              "slice": slice_title(sl, skip=[x, y]), "x_scale": scale, "direction": "up" if up else "down",
+              "level": LEVEL, "seeds": int(S.shape[2]), "bootstrap": int(B), "rng_seed": int(seed),
+              "x_grid": [float(v) for v in xv], "y_grid": [float(v) for v in yv],
+              "points": points, "no_crossing": missing,
+              "excluded": int(sum(excluded.values())), "excluded_by": excluded,
+              "excluded_columns": len(missing), "unstable_kept": sl.attrs["unstable_kept"],
+              "exponent": None, "exponent_ci": None, "constant": None, "constant_ci": None,
+              "sweep_name": sl.attrs.get("sweep", {}).get("name", "")}
+    if fit is None:
+        result["fit_note"] = ("no fit: fewer than 2 points" if len(points) < 2 else
+                              "no fit: a power law needs positive x* and y")
+        return result
+    result.update({k: fit[k] for k in ("exponent", "exponent_ci", "exponent_se", "constant", "constant_ci",
+                                       "chi2_reduced", "dof")})
+    result["ci_method"] = ("t" if fit["dof"] > 0 else "normal") + (
+        ", scaled by the reduced chi-square" if fit["scale"] > 1 else "")
+    for p, r in zip(points, fit["residuals"]):
+        p["residual_log"] = r
+        p["ratio_to_fit"] = math.exp(r)
+    if B > 0:
+        u = np.log(np.array([p["y"] for p in points]))
+        ps, cs = _bootstrap_fit(u, boot[:, idx], np.array(sig))
+        result["bootstrap_fits"] = int(ps.size)
+        if ps.size >= 2:
+            result["exponent_ci_bootstrap"] = _percentile_interval(ps)
+            result["constant_ci_bootstrap"] = [math.exp(v) for v in _percentile_interval(cs)]
+    return result
+
+
+# ---- drawing -------------------------------------------------------------------------------------
+
+def _fmt(v, digits=3):
+    return "–" if v is None else f"{v:.{digits}g}"
+
+
+def plot_boundary(res: dict, dpi: int = DPI):
+    """x* against y on log-log axes with the bootstrap intervals, the fit and its residuals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    x, y = res["x"], res["y"]
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=FIGSIZE_IN, dpi=dpi, layout="constrained", sharex=True,
+                                  gridspec_kw={"height_ratios": [3.2, 1]})
+    pts = res["points"]
+    ys = np.array([p["y"] for p in pts], float)
+    xs = np.array([p["x"] for p in pts], float)
+    lo_g, hi_g = min(res["x_grid"]), max(res["x_grid"])
+    for v in (lo_g, hi_g):
+        ax.axhline(v, color="0.6", lw=0.8, ls=":")
+    ax.axhspan(lo_g, hi_g, color="0.93", zorder=0, label=f"{x} range of the grid")
+    if pts:
+        lo = np.array([p["ci"][0] if p["ci"][0] is not None else lo_g for p in pts], float)
+        hi = np.array([p["ci"][1] if p["ci"][1] is not None else hi_g for p in pts], float)
+        lo = np.where(np.isnan(lo), xs, lo)
+        hi = np.where(np.isnan(hi), xs, hi)
+        ax.errorbar(ys, xs, yerr=[xs - np.minimum(lo, xs), np.maximum(hi, xs) - xs], fmt="o", ms=6,
+                    color="#1f77b4", ecolor="#1f77b4", capsize=4, lw=1.4, zorder=3,
+                    label=f"{x}* where the fraction crosses 1/2\n(bars: {int(CI * 100)}% bootstrap, "
+                          f"{res['bootstrap']} resamples of {res['seeds']} seeds)")
+    if res["exponent"] is not None:
+        gy = np.geomspace(min(res["y_grid"]), max(res["y_grid"]), 60)
+        p, (plo, phi) = res["exponent"], res["exponent_ci"]
+        C, (clo, chi) = res["constant"], res["constant_ci"]
+        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.6, zorder=2,
+                label=f"fit {x}* = C·{y}^p:  p = {p:.3g} [{plo:.3g}, {phi:.3g}]\n"
+                      f"C = {_fmt(C)} [{_fmt(clo)}, {_fmt(chi)}]  ({int(CI * 100)}% CI, {res['ci_method']})")
+        axr.axhline(1.0, color="#d62728", lw=1.2)
+        axr.plot(ys, [q["ratio_to_fit"] for q in pts], "o", color="#1f77b4", ms=5)
+        axr.set_yscale("log")
+        span = max(math.log(1.5), 1.4 * max(abs(q["residual_log"]) for q in pts))  # symmetric, >= 1.5x
+        axr.set_ylim(math.exp(-span), math.exp(span))
+    else:
+        axr.text(0.5, 0.5, res.get("fit_note", "no fit"), ha="center", va="center", transform=axr.transAxes)
+    for m in res["no_crossing"]:
+        ax.axvline(m["y"], color="0.5", lw=0.8, ls="--")
+        where = hi_g if m["reason"] == ("below" if res["direction"] == "up" else "above") else lo_g
+        ax.annotate("no crossing", (m["y"], where), xytext=(3, 4 if where == hi_g else -10),
+                    textcoords="offset points", fontsize=7, color="0.35", rotation=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    yticks = res["y_grid"]
+    axr.xaxis.set_major_locator(FixedLocator(yticks))
+    axr.xaxis.set_minor_locator(NullLocator())
+    axr.set_xticklabels([f"{v:g}" for v in yticks])
+    pad = math.exp(0.3 * (math.log(max(yticks)) - math.log(min(yticks))) / max(len(yticks) - 1, 1)) \
+        if len(yticks) > 1 else 2.0
+    ax.set_xlim(min(yticks) / pad, max(yticks) * pad)
+    ax.set_ylabel(f"{x}* (log scale)")
+    axr.set_ylabel("x* / fit")
+    axr.set_xlabel(f"{y} (log scale)")
+    axr.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="both", alpha=0.25)
+    excl = res["excluded_by"]
+    parts = [f"{v} {k.replace('_', ' ')}" for k, v in excl.items() if v]
+    sub = (f"{res['metric']} fraction = 1/2 along {x} ({'log' if res['x_scale'] == 'log' else 'linear'} "
+           f"interpolation, monotone fit {'rising' if res['direction'] == 'up' else 'falling'})")
+    sub2 = ", ".join(s for s in (res["slice"], f"{len(pts)} points",
+                                 f"{len(res['no_crossing'])} {y} without a crossing" if res["no_crossing"] else "",
+                                 ("excluded seeds: " + ", ".join(parts)) if parts else "") if s)
+    title = f"{res['sweep_name']}: boundary {x}* against {y}".lstrip(": ")
+    ax.set_title(f"{title}\n{sub}\n{sub2}", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    return fig
+
+
+def boundary(source, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
+             B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False, out=None,
+             dpi: int = DPI):
+    """Load (a path or a Dataset), find the crossings, fit, draw; save to `out` if given.
+    Returns (fig, result dict)."""
+    ds = load(source) if not hasattr(source, "data_vars") else source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = boundary_data(ds, x, y, at=at, metric=metric, direction=direction, B=B, seed=seed,
+                            exclude_unstable=exclude_unstable)
+    fig = plot_boundary(res, dpi=dpi) if out else None
+    if out:
+        fig.savefig(out, dpi=dpi)
+    return fig, res
+
+
+def summary_text(res: dict) -> str:
+    """What the command prints without --json: one line per point, the fit, the exclusions."""
+    x, y = res["x"], res["y"]
+    lines = [f"{y:>10}  {x + '*':>12}  {'95% CI':>24}  {'x*/fit':>7}"]
+    for p in res["points"]:
+        ci = "[" + ", ".join(_fmt(v, 4) if v is not None else "beyond grid" for v in p["ci"]) + "]"
+        lines.append(f"{p['y_label']:>10}  {p['x']:>12.4g}  {ci:>24}  {_fmt(p.get('ratio_to_fit'), 3):>7}")
+    for m in res["no_crossing"]:
+        lines.append(f"{m['y_label']:>10}  {'-':>12}  no crossing: {m['why']}")
+    if res["exponent"] is not None:
+        lo, hi = res["exponent_ci"]
+        lines.append(f"fit {x}* = C {y}^p: p = {res['exponent']:.4g} [{lo:.4g}, {hi:.4g}], "
+                     f"C = {res['constant']:.4g} [{res['constant_ci'][0]:.4g}, {res['constant_ci'][1]:.4g}] "
+                     f"(95%, {res['ci_method']})")
+    else:
+        lines.append(res.get("fit_note", "no fit"))
+    lines.append(f"excluded seeds: {res['excluded']} ({', '.join(f'{k} {v}' for k, v in res['excluded_by'].items())})"
+                 + (f"; {res['unstable_kept']} unstable seeds kept (--exclude-unstable drops them)"
+                    if res["unstable_kept"] else ""))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = Parser(prog=f"{__package__}.boundary",
+               description="The 50% boundary of a shallowsweep file: for each value of --y, where the converged "
+                           "fraction crosses 1/2 along --x, with a bootstrap interval over seeds, and the power "
+                           "law x* = C y^p fitted through those points.",
+               epilog="Definitions (crossing, interval, fit): python3 -m analysis.boundary's module docstring, "
+                      "docs/DESIGN.md §16.")
+    p.add_argument("file", help="the sweep's HDF5 file (shallowsweep run -o)")
+    p.add_argument("--x", required=True, help="the axis the boundary lies on (e.g. width)")
+    p.add_argument("--y", required=True, help="one point per value of this axis (e.g. n)")
+    p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix another axis at one value (repeatable, or comma-separated)")
+    p.add_argument("--metric", default="converged",
+                   help="success: converged (default), or a threshold such as test_loss<=1e-3")
+    p.add_argument("--direction", default="auto", choices=DIRECTIONS,
+                   help="success rises (up) or falls (down) with x; auto: the better monotone fit")
+    p.add_argument("--exclude-unstable", action="store_true",
+                   help="leave out seeds diagnosed unstable, as pending ones are (counted)")
+    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, metavar="B",
+                   help=f"bootstrap replicates over seeds (default {BOOTSTRAP}; 0: none)")
+    p.add_argument("--seed", type=int, default=RNG_SEED, help=f"the bootstrap's RNG seed (default {RNG_SEED})")
+    p.add_argument("--json", action="store_true", help="print the points, the fit and the exclusions as JSON")
+    p.add_argument("--dpi", type=int, default=DPI)
+    p.add_argument("-o", "--output", help="PNG to write (required unless --json)")
+    a = p.parse_args(argv)
+    if not a.output and not a.json:
+        p.error("give -o OUT.png, --json, or both")
+    if a.bootstrap < 0:
+        p.error(f"--bootstrap {a.bootstrap}: give a number of replicates >= 0")
+    _, res = boundary(a.file, a.x, a.y, at=parse_at(a.at), metric=a.metric, direction=a.direction,
+                      B=a.bootstrap, seed=a.seed, exclude_unstable=a.exclude_unstable, out=a.output, dpi=a.dpi)
+    if a.json:
+        print(json.dumps(res, indent=1))
+    else:
+        print(summary_text(res))
+        print(a.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(f"{__package__}.boundary", main))
