@@ -371,9 +371,15 @@ def plot_boundary(res: dict, dpi: int = DPI):
     ys = np.array([p["y"] for p in pts], float)
     xs = np.array([p["x"] for p in pts], float)
     lo_g, hi_g = min(res["x_grid"]), max(res["x_grid"])
-    for v in (lo_g, hi_g):
-        ax.axhline(v, color="0.6", lw=0.8, ls=":")
-    ax.axhspan(lo_g, hi_g, color="0.93", zorder=0, label=f"{x} range of the grid")
+    yt = res["y_grid"]
+    pad = math.exp(0.3 * (math.log(max(yt)) - math.log(min(yt))) / max(len(yt) - 1, 1)) if len(yt) > 1 else 2.0
+    ax.set_xlim(min(yt) / pad, max(yt) * pad)
+    top = max([hi_g] + [v for q in pts for v in (q["x"], q["ci"][1]) if v is not None])
+    bottom = min([lo_g] + [v for q in pts for v in (q["x"], q["ci"][0]) if v is not None])
+    ax.set_ylim(bottom / 1.6, top * 1.6)
+    # where the grid has no cells: a crossing cannot be located there
+    ax.axhspan(hi_g, top * 1.6, color="0.9", zorder=0, lw=0, label=f"beyond the {x} grid ({_fmt(lo_g, 6)}–{_fmt(hi_g, 6)})")
+    ax.axhspan(bottom / 1.6, lo_g, color="0.9", zorder=0, lw=0)
     if pts:
         lo = np.array([p["ci"][0] if p["ci"][0] is not None else lo_g for p in pts], float)
         hi = np.array([p["ci"][1] if p["ci"][1] is not None else hi_g for p in pts], float)
@@ -384,10 +390,12 @@ def plot_boundary(res: dict, dpi: int = DPI):
                     label=f"{x}* where the fraction crosses 1/2\n(bars: {int(CI * 100)}% bootstrap, "
                           f"{res['bootstrap']} resamples of {res['seeds']} seeds)")
     if res["exponent"] is not None:
-        gy = np.geomspace(min(res["y_grid"]), max(res["y_grid"]), 60)
         p, (plo, phi) = res["exponent"], res["exponent_ci"]
         C, (clo, chi) = res["constant"], res["constant_ci"]
-        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.6, zorder=2,
+        gy = np.geomspace(min(yt), max(yt), 60)
+        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.0, ls="--", zorder=2)  # extrapolated
+        gy = np.geomspace(ys.min(), ys.max(), 60)
+        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.8, zorder=2,
                 label=f"fit {x}* = C·{y}^p:  p = {p:.3g} [{plo:.3g}, {phi:.3g}]\n"
                       f"C = {_fmt(C)} [{_fmt(clo)}, {_fmt(chi)}]  ({int(CI * 100)}% CI, {res['ci_method']})")
         axr.axhline(1.0, color="#d62728", lw=1.2)
@@ -395,27 +403,27 @@ def plot_boundary(res: dict, dpi: int = DPI):
         axr.set_yscale("log")
         span = max(math.log(1.5), 1.4 * max(abs(q["residual_log"]) for q in pts))  # symmetric, >= 1.5x
         axr.set_ylim(math.exp(-span), math.exp(span))
+        ticks = [r for r in (1 / 10, 1 / 4, 1 / 2, 1 / 1.5, 1, 1.5, 2, 4, 10) if abs(math.log(r)) <= span * (1 + 1e-9)]
+        axr.yaxis.set_major_locator(FixedLocator(ticks))
+        axr.yaxis.set_minor_locator(NullLocator())
+        axr.set_yticklabels([f"{r:.2g}" for r in ticks])
     else:
         axr.text(0.5, 0.5, res.get("fit_note", "no fit"), ha="center", va="center", transform=axr.transAxes)
-    for m in res["no_crossing"]:
-        ax.axvline(m["y"], color="0.5", lw=0.8, ls="--")
-        where = hi_g if m["reason"] == ("below" if res["direction"] == "up" else "above") else lo_g
-        ax.annotate("no crossing", (m["y"], where), xytext=(3, 4 if where == hi_g else -10),
-                    textcoords="offset points", fontsize=7, color="0.35", rotation=0)
+    beyond = [m for m in res["no_crossing"] if m["reason"] != "empty"]
+    for k, m in enumerate(beyond):
+        high = m["reason"] == ("below" if res["direction"] == "up" else "above")
+        ax.plot([m["y"]], [hi_g * 1.25 if high else lo_g / 1.25], ls="none", marker="^" if high else "v", ms=8,
+                mfc="white", mec="0.3", zorder=3, label=None if k else f"no crossing: {x}* beyond the grid")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    yticks = res["y_grid"]
-    axr.xaxis.set_major_locator(FixedLocator(yticks))
+    axr.xaxis.set_major_locator(FixedLocator(yt))
     axr.xaxis.set_minor_locator(NullLocator())
-    axr.set_xticklabels([f"{v:g}" for v in yticks])
-    pad = math.exp(0.3 * (math.log(max(yticks)) - math.log(min(yticks))) / max(len(yticks) - 1, 1)) \
-        if len(yticks) > 1 else 2.0
-    ax.set_xlim(min(yticks) / pad, max(yticks) * pad)
+    axr.set_xticklabels([f"{v:g}" for v in yt])
     ax.set_ylabel(f"{x}* (log scale)")
-    axr.set_ylabel("x* / fit")
+    axr.set_ylabel(f"{x}* / fit")
     axr.set_xlabel(f"{y} (log scale)")
     axr.grid(True, which="major", alpha=0.3)
-    ax.grid(True, which="both", alpha=0.25)
+    ax.grid(True, which="major", alpha=0.3)
     excl = res["excluded_by"]
     parts = [f"{v} {k.replace('_', ' ')}" for k, v in excl.items() if v]
     sub = (f"{res['metric']} fraction = 1/2 along {x} ({'log' if res['x_scale'] == 'log' else 'linear'} "
