@@ -12,6 +12,7 @@ COMMANDS = (
     ("phase", "phase diagram: a per-cell metric over two axes, reduced over seeds (PNG)"),
     ("line", "a metric against one axis, one line per value of another; seed median and band (PNG, --json)"),
     ("traj", "trajectories against step: one line per value of an axis, or single cells with --cell (PNG)"),
+    ("boundary", "the 50% boundary x* per value of another axis, bootstrap intervals, power-law fit (PNG, --json)"),
     ("summary", "status counts overall and per axis value; --csv OUT writes one row per cell"),
     ("theory", "the width conditions from the literature that phase --theory draws"),
 )

@@ -55,7 +55,7 @@ DIRECTIONS = ("auto", "up", "down")
 FIGSIZE_IN = (7.0, 6.0)
 DPI = 100
 # NAME<=VALUE etc.: a threshold metric; success is the comparison being true
-THRESHOLD = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eEinfa]+)\s*$")
+THRESHOLD = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 REASONS = {"below": "fraction below 1/2 at every {x} (at most touching it)",
            "above": "fraction above 1/2 at every {x} (at most touching it)",
            "empty": "no usable seed in any cell"}
@@ -302,8 +302,11 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
         ci = [None, None]
         sd_boot = 0.0
         if bj.size:
-            lo, hi = np.percentile(bj, [50 * (1 - CI), 50 * (1 + CI)])
-            ci = [float(to_x(lo)) if np.isfinite(lo) else None, float(to_x(hi)) if np.isfinite(hi) else None]
+            # beyond the grid: a sentinel far outside it, so that percentiles interpolate; a bound
+            # that falls outside the grid is open (None)
+            far = 1e6 * (1.0 + t[-1] - t[0])
+            lo, hi = np.percentile(np.clip(bj, t[0] - far, t[-1] + far), [50 * (1 - CI), 50 * (1 + CI)])
+            ci = [float(to_x(lo)) if lo >= t[0] else None, float(to_x(hi)) if hi <= t[-1] else None]
             q16, q84 = np.percentile(np.clip(bj, edge_lo, edge_hi), [15.865, 84.135])
             sd_boot = (q84 - q16) / 2
         xs = float(to_x(ts))
@@ -480,7 +483,7 @@ def main(argv=None) -> int:
                description="The 50% boundary of a shallowsweep file: for each value of --y, where the converged "
                            "fraction crosses 1/2 along --x, with a bootstrap interval over seeds, and the power "
                            "law x* = C y^p fitted through those points.",
-               epilog="Definitions (crossing, interval, fit): python3 -m analysis.boundary's module docstring, "
+               epilog="Definitions (crossing, interval, fit): help(analysis.boundary) in Python, "
                       "docs/DESIGN.md §16.")
     p.add_argument("file", help="the sweep's HDF5 file (shallowsweep run -o)")
     p.add_argument("--x", required=True, help="the axis the boundary lies on (e.g. width)")

@@ -1,0 +1,274 @@
+"""analysis.boundary against boundaries known in advance: files whose cells converge exactly when
+width > C·n^p·(seed noise), so that the crossing, its interval and the exponent are known; columns
+built by hand whose crossing is known to the last digit (log against linear interpolation, the
+monotone fit of a non-monotone column); columns without a crossing; pending and failed seeds;
+the JSON; the command line; and a file the engine wrote."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import h5py
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import fixtures  # noqa: E402
+from analysis import load  # noqa: E402
+from analysis.boundary import boundary, boundary_data, isotonic  # noqa: E402
+from analysis.load import AnalysisError  # noqa: E402
+from conftest import SOURCE_DIR, png_size  # noqa: E402
+
+WIDTHS = [int(v) for v in np.round(np.geomspace(4, 4096, 21))]   # geometric, factor ~1.41
+NS = [8, 16, 32, 64, 128]
+SIGMA = 0.3        # seed noise of the threshold, in log width
+SEEDS = 12
+
+
+def status_file(path, grid, status):
+    """A fixture file over `grid` with /cell/status replaced by `status` (grid-shaped)."""
+    fixtures.make_file(path, grid)
+    with h5py.File(path, "r+") as f:
+        f["cell/status"][...] = np.asarray(status, np.int8)
+    return path
+
+
+def power_law_file(path, p, C, seeds=SEEDS, sigma=SIGMA, rng_seed=1):
+    """width x n x seed; a seed converges (1) iff width > C n^p exp(sigma z), z ~ N(0, 1) drawn per
+    cell and seed, else stalls (2): the 50 % boundary is width* = C n^p exactly."""
+    grid = {"width": WIDTHS, "n": NS, "seed": list(range(seeds))}
+    w, n, _ = np.meshgrid(WIDTHS, NS, range(seeds), indexing="ij")
+    z = np.random.default_rng(rng_seed).standard_normal(w.shape)
+    return status_file(path, grid, np.where(w > C * n ** p * np.exp(sigma * z), 1, 2))
+
+
+def column_file(path, widths, fractions, seeds=4, extra=None):
+    """One n (8) and a column of given converged fractions over `widths` (k/seeds each), plus
+    other n columns from `extra` ({n: fractions}); the first round(f * seeds) seeds converge."""
+    cols = {8: fractions, **(extra or {})}
+    grid = {"width": widths, "n": list(cols), "seed": list(range(seeds))}
+    st = np.full((len(widths), len(cols), seeds), 2, np.int8)
+    for j, fr in enumerate(cols.values()):
+        for i, f in enumerate(fr):
+            st[i, j, : int(round(f * seeds))] = 1
+    return status_file(path, grid, st)
+
+
+@pytest.fixture(scope="module")
+def laws(tmp_path_factory):
+    d = tmp_path_factory.mktemp("boundary")
+    return {1: power_law_file(d / "p1.h5", 1, 2.0), 2: power_law_file(d / "p2.h5", 2, 0.25)}
+
+
+def cli(*args):
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(SOURCE_DIR))
+    return subprocess.run([sys.executable, "-m", "analysis.boundary", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("p, C", [(1, 2.0), (2, 0.25)])
+def test_recovers_the_exponent_and_constant(laws, p, C):
+    res = boundary_data(load(laws[p]), "width", "n")
+    lo, hi = res["exponent_ci"]
+    assert lo < p < hi, (p, res["exponent"], res["exponent_ci"])
+    assert hi - lo < 0.6, f"exponent interval {res['exponent_ci']} is too wide to tell p=1 from p=2"
+    assert abs(res["exponent"] - p) < 0.15, res["exponent"]
+    assert res["constant_ci"][0] < C < res["constant_ci"][1], (C, res["constant_ci"])
+    blo, bhi = res["exponent_ci_bootstrap"]
+    assert blo < res["exponent"] < bhi and bhi - blo < 0.6
+    # the points: each near C n^p, and most 95 % intervals hold the true boundary
+    truth = {n: C * n ** p for n in NS}
+    held = [pt["ci"][0] <= truth[pt["y"]] <= pt["ci"][1] for pt in res["points"]]
+    assert sum(held) >= len(held) - 1, [(pt["y"], pt["x"], pt["ci"], truth[pt["y"]]) for pt in res["points"]]
+    for pt in res["points"]:
+        assert abs(math.log(pt["x"] / truth[pt["y"]])) < 0.35, (pt, truth[pt["y"]])
+        assert pt["ratio_to_fit"] == pytest.approx(math.exp(pt["residual_log"]))
+    # p = 2 puts 0.25 * 128^2 = 4096 on the grid's last width: no crossing there, reported
+    if p == 2:
+        assert [m["y"] for m in res["no_crossing"]] == [128.0] and res["no_crossing"][0]["reason"] == "below"
+        assert len(res["points"]) == 4
+    else:
+        assert res["no_crossing"] == [] and len(res["points"]) == 5
+
+
+def test_log_axis_interpolates_in_log_x(tmp_path):
+    """Fractions 0, 1/4, 3/4, 1 at widths 4, 16, 64, 256: the crossing is halfway between 16 and 64
+    in log width, sqrt(16 * 64) = 32 (linear interpolation would give 40)."""
+    res = boundary_data(load(column_file(tmp_path / "c.h5", [4, 16, 64, 256], [0, 0.25, 0.75, 1])),
+                        "width", "n", B=0)
+    assert res["x_scale"] == "log"
+    assert res["points"][0]["x"] == pytest.approx(32.0, rel=1e-12)
+
+
+def test_linear_axis_interpolates_in_x(tmp_path):
+    res = boundary_data(load(column_file(tmp_path / "c.h5", [10, 20, 30, 40], [0, 0.25, 0.75, 1])),
+                        "width", "n", B=0)
+    assert res["x_scale"] == "linear"
+    assert res["points"][0]["x"] == pytest.approx(25.0, rel=1e-12)
+
+
+def test_non_monotone_column_crosses_where_its_monotone_fit_does(tmp_path):
+    """0, 1/2, 1/4, 1 (4 seeds each): the monotone fit pools 1/2 and 1/4 to 3/8, so the one crossing
+    is between widths 64 (3/8) and 256 (1), a fifth of the way in log: 64 * 4^(1/5). The first cell
+    to reach 1/2 (width 16) is not the boundary."""
+    res = boundary_data(load(column_file(tmp_path / "c.h5", [4, 16, 64, 256], [0, 0.5, 0.25, 1])),
+                        "width", "n", B=0)
+    assert res["points"][0]["x"] == pytest.approx(64 * 4 ** 0.2, rel=1e-12)
+    np.testing.assert_allclose(isotonic([0, 0.5, 0.25, 1], [4, 4, 4, 4]), [0, 0.375, 0.375, 1])
+    np.testing.assert_allclose(isotonic([0, 0.5, 0.25, 1], [4, 1, 3, 4]), [0, 0.3125, 0.3125, 1])
+
+
+def test_a_run_at_exactly_one_half_gives_its_middle(tmp_path):
+    res = boundary_data(load(column_file(tmp_path / "c.h5", [4, 8, 16, 32, 64], [0, 0.5, 0.5, 0.5, 1])),
+                        "width", "n", B=0)
+    assert res["points"][0]["x"] == pytest.approx(16.0, rel=1e-12)
+
+
+def test_columns_without_a_crossing_are_excluded_and_counted(tmp_path):
+    widths = [4, 16, 64, 256]
+    path = column_file(tmp_path / "c.h5", widths, [0, 0.25, 0.75, 1], extra={
+        16: [0, 0.25, 0.75, 1],     # crosses at 32 too
+        32: [1, 1, 1, 1],           # converged everywhere: the boundary is below the grid
+        64: [0, 0, 0, 0],           # never: above the grid
+        128: [0.5, 0.5, 0.5, 0.5],  # constant one half: touches, never crosses
+        256: [0, 0, 0.25, 0.5]})    # reaches one half only at the last width
+    res = boundary_data(load(path), "width", "n", B=50)
+    assert [pt["y"] for pt in res["points"]] == [8.0, 16.0]
+    reasons = {m["y"]: m["reason"] for m in res["no_crossing"]}
+    assert reasons == {32.0: "above", 64.0: "below", 128.0: "below", 256.0: "below"}
+    assert res["excluded_columns"] == 4
+    assert res["exponent"] == pytest.approx(0.0, abs=1e-12)  # two points, both at 32
+
+
+def test_pending_and_failed_seeds_are_excluded_and_counted(tmp_path):
+    """The column 0, 1/4, 3/4, 1 (4 seeds) with extra seeds that are pending or failed: counted as not
+    converged they would move the crossing up; excluded, it stays at 32."""
+    widths, seeds = [4, 16, 64, 256], 6
+    grid = {"width": widths, "n": [8], "seed": list(range(seeds))}
+    st = np.full((4, 1, seeds), 2, np.int8)
+    for i, k in enumerate([0, 1, 3, 4]):
+        st[i, 0, :k] = 1
+    st[:, 0, 4] = 0          # seed 4 pending everywhere
+    st[2:, 0, 5] = 4         # seed 5 failed at the two widest
+    st[:2, 0, 5] = 0         # and pending at the others
+    res = boundary_data(load(status_file(tmp_path / "p.h5", grid, st)), "width", "n", B=200)
+    assert res["points"][0]["x"] == pytest.approx(32.0, rel=1e-12)
+    assert res["excluded_by"] == {"pending": 6, "failed": 2, "unstable": 0, "no_value": 0}
+    assert res["excluded"] == 8
+    assert res["points"][0]["usable"] == [4, 4, 4, 4]
+
+
+def test_a_column_with_nothing_finished_is_empty(tmp_path):
+    widths = [4, 16, 64, 256]
+    grid = {"width": widths, "n": [8, 16, 32], "seed": [0, 1]}
+    st = np.full((4, 3, 2), 2, np.int8)
+    st[2:] = 1
+    st[:, 2, :] = 0
+    res = boundary_data(load(status_file(tmp_path / "e.h5", grid, st)), "width", "n", B=20)
+    assert [(m["y"], m["reason"]) for m in res["no_crossing"]] == [(32.0, "empty")]
+    assert res["excluded_by"]["pending"] == 8 and res["exponent"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bootstrap_is_reproducible_and_seeded(laws):
+    ds = load(laws[1])
+    a = boundary_data(ds, "width", "n", B=200, seed=3)
+    b = boundary_data(ds, "width", "n", B=200, seed=3)
+    c = boundary_data(ds, "width", "n", B=200, seed=4)
+    assert [p["ci"] for p in a["points"]] == [p["ci"] for p in b["points"]]
+    assert a["exponent_ci_bootstrap"] == b["exponent_ci_bootstrap"]
+    assert [p["ci"] for p in a["points"]] != [p["ci"] for p in c["points"]]
+    # the point estimates do not depend on the bootstrap
+    assert [p["x"] for p in a["points"]] == [p["x"] for p in c["points"]]
+
+
+def test_falling_success_is_found_by_auto_direction(laws):
+    """Converged falls with n at fixed width: the boundary n*(width) = (width / 2)^1 has exponent 1."""
+    res = boundary_data(load(laws[1]), "n", "width", B=100)
+    assert res["direction"] == "down"
+    lo, hi = res["exponent_ci"]
+    assert lo < 1 < hi, res["exponent_ci"]
+    forced = boundary_data(load(laws[1]), "n", "width", B=0, direction="up")
+    assert forced["direction"] == "up" and len(forced["points"]) < len(res["points"])
+
+
+def test_threshold_metric(laws, tmp_path):
+    """final_loss <= 1e-6 on a file whose converged seeds end at 1e-9 and the others at 1e-2 gives
+    the converged boundary; a seed without a final_loss (NaN) is not usable, and counted."""
+    path = tmp_path / "t.h5"
+    with h5py.File(laws[1], "r") as f:
+        st = f["cell/status"][()]
+    grid = {"width": WIDTHS, "n": NS, "seed": list(range(SEEDS))}
+    status_file(path, grid, st)
+    with h5py.File(path, "r+") as f:
+        loss = np.where(st == 1, 1e-9, 1e-2)
+        loss[0, 0, 0] = np.nan
+        f["cell/final_loss"][...] = loss
+    a = boundary_data(load(path), "width", "n", B=0)
+    b = boundary_data(load(path), "width", "n", metric="final_loss<=1e-6", B=0)
+    assert [p["x"] for p in a["points"]] == [p["x"] for p in b["points"]] and a["points"]
+    assert b["metric"] == "final_loss <= 1e-6" and b["excluded_by"]["no_value"] == 1
+
+
+def test_json_schema_and_figure(laws, tmp_path):
+    out = tmp_path / "b.png"
+    r = cli(laws[2], "--x", "width", "--y", "n", "--json", "--bootstrap", "200", "-o", out)
+    assert r.returncode == 0, r.stderr
+    js = json.loads(r.stdout)
+    for key, kind in (("exponent", float), ("constant", float), ("excluded", int), ("points", list),
+                      ("exponent_ci", list), ("constant_ci", list), ("no_crossing", list),
+                      ("exponent_ci_bootstrap", list), ("excluded_by", dict)):
+        assert isinstance(js[key], kind), (key, js.get(key))
+    assert len(js["exponent_ci"]) == 2 and js["exponent_ci"][0] < js["exponent"] < js["exponent_ci"][1]
+    for pt in js["points"]:
+        assert set(pt) >= {"y", "x", "ci", "residual_log"} and len(pt["ci"]) == 2
+        assert pt["ci"][0] <= pt["x"] <= pt["ci"][1]
+    assert js["excluded"] == 0 and js["bootstrap"] == 200 and js["no_crossing"][0]["y"] == 128
+    assert png_size(out) == (700, 600)
+
+
+def test_figure_draws_points_fit_and_annotation(laws):
+    fig, res = boundary(laws[1], "width", "n", B=100, out=None)
+    assert fig is None  # drawn only when asked for
+    from analysis.boundary import plot_boundary
+    fig = plot_boundary(res)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"p = {res['exponent']:.3g} [{res['exponent_ci'][0]:.3g}, {res['exponent_ci'][1]:.3g}]" in t
+               for t in texts), texts
+
+
+def test_summary_printed_without_json(laws, tmp_path):
+    r = cli(laws[2], "--x", "width", "--y", "n", "--bootstrap", "50", "-o", tmp_path / "b.png")
+    assert r.returncode == 0, r.stderr
+    assert "fit width* = C n^p: p = " in r.stdout and "no crossing" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == str(tmp_path / "b.png")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--x", "widht", "--y", "n", "--json"], "unknown axis 'widht'"),
+    (["--x", "width", "--y", "width", "--json"], "both 'width'"),
+    (["--x", "seed", "--y", "n", "--json"], "--x seed"),
+    (["--x", "width", "--y", "n", "--json", "--metric", "final_loss<=abc"], "not a number"),
+    (["--x", "width", "--y", "n", "--json", "--metric", "speed<1"], "unknown metric 'speed'"),
+    (["--x", "width", "--y", "n", "--json", "--bootstrap", "-1"], "--bootstrap -1"),
+    (["--x", "width", "--y", "n"], "give -o OUT.png, --json, or both"),
+    (["--x", "width", "--y", "n", "--json", "--at", "seed=99"], "has no value 99"),
+])
+def test_bad_use_exits_2_naming_the_problem(laws, args, message):
+    r = cli(laws[1], *args)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert r.stdout == ""
+
+
+def test_unresolved_and_category_axes(files):
+    ds = load(files["full"])
+    with pytest.raises(AnalysisError, match="axis 'lr' has 2 values"):
+        boundary_data(ds, "width", "n", B=0)
+    with pytest.raises(AnalysisError, match="'activation' is a category"):
+        boundary_data(load(files["mixed"]), "width", "activation", B=0)
