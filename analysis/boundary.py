@@ -147,7 +147,8 @@ def isotonic(values, weights) -> np.ndarray:
 def crossing(t, g):
     """Where a non-decreasing fit g (k,) over positions t (k,, ascending) crosses LEVEL.
 
-    Returns (t*, bracket width in t, None) or (None, None, reason) with reason "below"
+    Returns (t*, (t_lo, t_hi), None), t_lo and t_hi the cells that bracket the crossing, or
+    (None, None, reason) with reason "below"
     (g < LEVEL everywhere, or reaching it only at the end) or "above".
     """
     below, over = np.flatnonzero(g < LEVEL), np.flatnonzero(g > LEVEL)
@@ -160,7 +161,7 @@ def crossing(t, g):
         ts = t[lo] + (LEVEL - g[lo]) / (g[hi] - g[lo]) * (t[hi] - t[lo])
     else:  # a run of cells at exactly LEVEL: its middle
         ts = 0.5 * (t[lo + 1] + t[hi - 1])
-    return float(ts), float(t[hi] - t[lo]), None
+    return float(ts), (float(t[lo]), float(t[hi])), None
 
 
 def column_fraction(S):
@@ -311,9 +312,10 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
             sd_boot = (q84 - q16) / 2
         xs = float(to_x(ts))
         # errors in log x* for the fit: on a linear axis, d log x = dx / x
-        floor = bracket / math.sqrt(12)
+        floor = (bracket[1] - bracket[0]) / math.sqrt(12)
         s = max(sd_boot, floor) / (1.0 if scale == "log" else xs)
         points.append({"y": float(yv[j]), "y_label": ylab, "x": xs, "ci": ci,
+                       "bracket": [float(to_x(bracket[0])), float(to_x(bracket[1]))],
                        "crossed_in": float(np.mean(np.isfinite(bj))) if bj.size else None,
                        "sigma_log": s, "fraction": [None if np.isnan(f) else float(f) for f in frac],
                        "usable": [int(u) for u in usable]})
@@ -388,6 +390,10 @@ def plot_boundary(res: dict, dpi: int = DPI):
         hi = np.array([p["ci"][1] if p["ci"][1] is not None else hi_g for p in pts], float)
         lo = np.where(np.isnan(lo), xs, lo)
         hi = np.where(np.isnan(hi), xs, hi)
+        blo = np.array([p["bracket"][0] for p in pts])
+        bhi = np.array([p["bracket"][1] for p in pts])
+        ax.bar(ys, bhi - blo, bottom=blo, width=ys * 0.12, align="center", color="#1f77b4", alpha=0.15,
+               lw=0, zorder=1, label=f"the two {x} cells that bracket the crossing")
         ax.errorbar(ys, xs, yerr=[xs - np.minimum(lo, xs), np.maximum(hi, xs) - xs], fmt="o", ms=6,
                     color="#1f77b4", ecolor="#1f77b4", capsize=4, lw=1.4, zorder=3,
                     label=f"{x}* where the fraction crosses 1/2\n(bars: {int(CI * 100)}% bootstrap, "

@@ -6,8 +6,11 @@ the JSON; the command line; and a file the engine wrote."""
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import h5py
 import matplotlib
@@ -272,3 +275,102 @@ def test_unresolved_and_category_axes(files):
         boundary_data(ds, "width", "n", B=0)
     with pytest.raises(AnalysisError, match="'activation' is a category"):
         boundary_data(load(files["mixed"]), "width", "activation", B=0)
+
+
+# ---- a file the engine wrote ---------------------------------------------------------------------
+
+BUILD = Path(os.environ.get("SSW_BUILD_DIR", SOURCE_DIR / "build"))
+EXE = BUILD / "src" / "cli" / "shallowsweep"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1", OPENBLAS_NUM_THREADS="1")
+# The quickstart's model and step (no cell unstable) on a smaller grid: about 4 s on one rank;
+# the boundary width*(n) lies inside the width grid for every n.
+SWEEP = """name: boundary-real
+model: {activation: relu, output_scale: 1/sqrt(width)}
+data: {dim: 8, input: gaussian, target: random_gaussian}
+train: {lr: 0.07, max_iters: 80000, tol_rel: 1e-3, record_points: 4, edge_check: error}
+grid:
+  width: [1, 2, 4, 8, 16, 32, 64]
+  n: [8, 16, 32, 64]
+  seeds: 4
+"""
+
+
+@pytest.fixture(scope="module")
+def engine_files(tmp_path_factory):
+    """(finished file, file stopped by SIGTERM with cells pending)."""
+    assert EXE.exists(), f"{EXE} is not built: run 'ninja -C {BUILD}' first"
+    d = tmp_path_factory.mktemp("engine")
+    (d / "s.yaml").write_text(SWEEP)
+    done = d / "done.h5"
+    p = subprocess.run([str(EXE), "run", str(d / "s.yaml"), "-o", str(done), "--quiet"], env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    stopped = d / "stopped.h5"
+    p = subprocess.Popen([str(EXE), "run", str(d / "s.yaml"), "-o", str(stopped), "--quiet",
+                          "--set", "max_iters=2000000"], env=ENV, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if stopped.exists() and status_json(stopped)["done"] >= 20:
+            break
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    assert p.returncode == 75, p.stderr.read()
+    return done, stopped
+
+
+def status_json(path):
+    p = subprocess.run([str(EXE), "status", str(path), "--json"], env=ENV, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def naive_crossing(widths, frac):
+    """The 1/2 crossing of a monotone rising column, interpolated in log width, by hand."""
+    for i in range(len(frac) - 1):
+        if frac[i] < 0.5 <= frac[i + 1]:
+            lo, hi = math.log(widths[i]), math.log(widths[i + 1])
+            if frac[i + 1] == 0.5:
+                j = i + 1
+                while frac[j] == 0.5:
+                    j += 1
+                return math.exp(0.5 * (math.log(widths[i + 1]) + math.log(widths[j - 1])))
+            return math.exp(lo + (0.5 - frac[i]) / (frac[i + 1] - frac[i]) * (hi - lo))
+    return None
+
+
+def test_engine_file(engine_files, tmp_path):
+    done, _ = engine_files
+    with h5py.File(done, "r") as f:
+        st = f["cell/status"][()]                   # (width, n, seed)
+        widths, ns = list(f["cell/width"][()]), list(f["cell/n"][()])
+    assert {1, 2} <= set(np.unique(st)), "the sweep should show both verdicts"
+    res = boundary_data(load(done), "width", "n", B=300)
+    assert res["x_scale"] == "log" and res["direction"] == "up" and res["excluded"] == 0
+    checked = 0
+    for pt in res["points"]:
+        j = ns.index(pt["y"])
+        frac = (st[:, j, :] == 1).mean(-1)
+        assert pt["fraction"] == pytest.approx(list(frac))
+        assert pt["bracket"][0] <= pt["x"] <= pt["bracket"][1]
+        if np.all(np.diff(frac) >= 0):
+            assert pt["x"] == pytest.approx(naive_crossing(widths, frac), rel=1e-12)
+            checked += 1
+    assert checked >= 2 and len(res["points"]) >= 3, res["points"]
+    lo, hi = res["exponent_ci"]
+    assert lo < res["exponent"] < hi and math.isfinite(hi - lo)
+    r = cli(done, "--x", "width", "--y", "n", "--json", "--bootstrap", "100", "-o", tmp_path / "e.png")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["exponent"] == pytest.approx(res["exponent"])
+    assert png_size(tmp_path / "e.png") == (700, 600)
+
+
+def test_engine_file_with_pending_cells(engine_files):
+    _, stopped = engine_files
+    js = status_json(stopped)
+    res = boundary_data(load(stopped), "width", "n", B=50)
+    assert 0 < res["excluded_by"]["pending"] == js["ncells"] - js["done"]
+    usable = sum(sum(pt["usable"]) for pt in res["points"])
+    assert usable <= js["done"]
