@@ -52,7 +52,6 @@ CI = 0.95                   # two-sided confidence level of every interval
 BOOTSTRAP = 1000
 RNG_SEED = 0
 DIRECTIONS = ("auto", "up", "down")
-FIGSIZE_IN = (7.0, 6.0)
 DPI = 100
 # NAME<=VALUE etc.: a threshold metric; success is the comparison being true
 THRESHOLD = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
@@ -173,13 +172,17 @@ def column_fraction(S):
 
 
 def column_crossing(t, S, up: bool):
-    """The crossing of one column S (x, seed) over positions t: (t*, bracket, reason)."""
+    """The crossing of one column S (x, seed) over positions t: (t*, bracket, reason); reason
+    "below" / "above": the fraction's monotone fit is below / above 1/2 everywhere."""
     frac, usable = column_fraction(S)
     keep = usable > 0
     if not keep.any():
         return None, None, "empty"
     g = frac[keep] if up else 1.0 - frac[keep]
-    return crossing(t[keep], isotonic(g, usable[keep]))
+    ts, bracket, reason = crossing(t[keep], isotonic(g, usable[keep]))
+    if reason is not None and not up:  # the reason in terms of the fraction, not of 1 - fraction
+        reason = {"below": "above", "above": "below"}[reason]
+    return ts, bracket, reason
 
 
 def monotone_sse(t, S, up: bool) -> float:
@@ -270,27 +273,37 @@ def _percentile_interval(samples):
 
 # ---- the whole analysis -----------------------------------------------------------------------
 
-def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
-                  B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False) -> dict:
-    """Crossings, their bootstrap intervals and the power-law fit, as a JSON-ready dict."""
-    if B < 0:
-        raise AnalysisError(f"--bootstrap {B}: give a number of replicates >= 0")
-    S, sl, excluded = outcomes(ds, x, y, at, metric, exclude_unstable)
+def _grid(sl, x: str, S):
+    """(x values ascending, S in that order, positions t on the axis's spacing, scale)."""
     scale = sl[x].attrs.get("scale", "linear")
     xv = sl[x].values.astype(float)
     if scale == "log" and np.any(xv <= 0):
         scale = "linear"
     order = np.argsort(xv)
-    xv, S = xv[order], S[:, order, :]
-    t = np.log(xv) if scale == "log" else xv
+    xv = xv[order]
+    return xv, S[:, order, :], (np.log(xv) if scale == "log" else xv), scale
+
+
+def _interval(t, bj, to_x):
+    """(95 % interval of x* as [lo, hi], None beyond the grid; its standard error in t) from a
+    column's replicate crossings bj (+-inf beyond the grid)."""
+    if not bj.size:
+        return [None, None], 0.0
+    # a sentinel far outside the grid, so that percentiles interpolate; a bound outside is open
+    far = 1e6 * (1.0 + t[-1] - t[0])
+    lo, hi = np.percentile(np.clip(bj, t[0] - far, t[-1] + far), [50 * (1 - CI), 50 * (1 + CI)])
+    ci = [float(to_x(lo)) if lo >= t[0] else None, float(to_x(hi)) if hi <= t[-1] else None]
+    # the standard error: half the central 68 %, a replicate beyond the grid put half a step out
+    step = np.diff(t) if t.size > 1 else np.zeros(1)
+    q16, q84 = np.percentile(np.clip(bj, t[0] - step[0] / 2, t[-1] + step[-1] / 2), [15.865, 84.135])
+    return ci, float(q84 - q16) / 2
+
+
+def _points(sl, x: str, y: str, t, S, up: bool, boot, scale: str):
+    """(points, no_crossing, sigma of each point's log x*) of every column (see module doc)."""
     to_x = np.exp if scale == "log" else (lambda v: v)
-    up = choose_direction(t, S, direction)
-    rng = np.random.default_rng(seed)
-    boot = bootstrap_crossings(t, S, up, B, rng) if B > 0 else np.zeros((0, S.shape[0]))
     yv = sl[y].values
-    step = np.diff(t)
-    edge_lo, edge_hi = t[0] - (step[0] if step.size else 0) / 2, t[-1] + (step[-1] if step.size else 0) / 2
-    points, missing, idx, sig = [], [], [], []
+    points, missing, sig = [], [], []
     for j in range(S.shape[0]):
         ts, bracket, reason = column_crossing(t, S[j], up)
         frac, usable = column_fraction(S[j])
@@ -299,45 +312,31 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
             missing.append({"y": float(yv[j]), "y_label": ylab, "reason": reason,
                             "why": REASONS[reason].format(x=x)})
             continue
-        bj = boot[:, j][~np.isnan(boot[:, j])] if B > 0 else np.array([])
-        ci = [None, None]
-        sd_boot = 0.0
-        if bj.size:
-            # beyond the grid: a sentinel far outside it, so that percentiles interpolate; a bound
-            # that falls outside the grid is open (None)
-            far = 1e6 * (1.0 + t[-1] - t[0])
-            lo, hi = np.percentile(np.clip(bj, t[0] - far, t[-1] + far), [50 * (1 - CI), 50 * (1 + CI)])
-            ci = [float(to_x(lo)) if lo >= t[0] else None, float(to_x(hi)) if hi <= t[-1] else None]
-            q16, q84 = np.percentile(np.clip(bj, edge_lo, edge_hi), [15.865, 84.135])
-            sd_boot = (q84 - q16) / 2
+        bj = boot[:, j][~np.isnan(boot[:, j])]
+        ci, sd_boot = _interval(t, bj, to_x)
         xs = float(to_x(ts))
-        # errors in log x* for the fit: on a linear axis, d log x = dx / x
-        floor = (bracket[1] - bracket[0]) / math.sqrt(12)
-        s = max(sd_boot, floor) / (1.0 if scale == "log" else xs)
+        floor = (bracket[1] - bracket[0]) / math.sqrt(12)  # the grid's resolution
+        s = max(sd_boot, floor) / (1.0 if scale == "log" else xs)  # in log x: d log x = dx / x
         points.append({"y": float(yv[j]), "y_label": ylab, "x": xs, "ci": ci,
                        "bracket": [float(to_x(bracket[0])), float(to_x(bracket[1]))],
                        "crossed_in": float(np.mean(np.isfinite(bj))) if bj.size else None,
                        "sigma_log": s, "fraction": [None if np.isnan(f) else float(f) for f in frac],
-                       "usable": [int(u) for u in usable]})
-        idx.append(j)
+                       "usable": [int(u) for u in usable], "column": j})
         sig.append(s)
-    fit = None
-    positive = all(p["x"] > 0 and p["y"] > 0 for p in points)
-    if len(points) >= 2 and positive:
-        fit = fit_power_law([p["y"] for p in points], [p["x"] for p in points], np.array(sig))
-    result = {"file": sl.attrs.get("path", ""), "x": x, "y": y, "metric": sl.attrs["metric_label"],
-              "slice": slice_title(sl, skip=[x, y]), "x_scale": scale, "direction": "up" if up else "down",
-              "level": LEVEL, "seeds": int(S.shape[2]), "bootstrap": int(B), "rng_seed": int(seed),
-              "x_grid": [float(v) for v in xv], "y_grid": [float(v) for v in yv],
-              "points": points, "no_crossing": missing,
-              "excluded": int(sum(excluded.values())), "excluded_by": excluded,
-              "excluded_columns": len(missing), "unstable_kept": sl.attrs["unstable_kept"],
-              "exponent": None, "exponent_ci": None, "constant": None, "constant_ci": None,
-              "sweep_name": sl.attrs.get("sweep", {}).get("name", "")}
-    if fit is None:
+    return points, missing, np.array(sig)
+
+
+def _add_fit(result: dict, boot, sig) -> None:
+    """The power law through result's points, its residuals and its bootstrap, into result."""
+    points = result["points"]
+    if len(points) < 2 or not all(p["x"] > 0 and p["y"] > 0 for p in points):
         result["fit_note"] = ("no fit: fewer than 2 points" if len(points) < 2 else
                               "no fit: a power law needs positive x* and y")
-        return result
+        return
+    fit = fit_power_law([p["y"] for p in points], [p["x"] for p in points], sig)
+    if fit is None:
+        result["fit_note"] = "no fit: every point has the same y"
+        return
     result.update({k: fit[k] for k in ("exponent", "exponent_ci", "exponent_se", "constant", "constant_ci",
                                        "chi2_reduced", "dof")})
     result["ci_method"] = ("t" if fit["dof"] > 0 else "normal") + (
@@ -345,105 +344,40 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
     for p, r in zip(points, fit["residuals"]):
         p["residual_log"] = r
         p["ratio_to_fit"] = math.exp(r)
-    if B > 0:
+    if boot.shape[0]:
         u = np.log(np.array([p["y"] for p in points]))
-        ps, cs = _bootstrap_fit(u, boot[:, idx], np.array(sig))
+        ps, cs = _bootstrap_fit(u, boot[:, [p["column"] for p in points]], sig)
         result["bootstrap_fits"] = int(ps.size)
         if ps.size >= 2:
             result["exponent_ci_bootstrap"] = _percentile_interval(ps)
             result["constant_ci_bootstrap"] = [math.exp(v) for v in _percentile_interval(cs)]
+
+
+def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
+                  B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False) -> dict:
+    """Crossings, their bootstrap intervals and the power-law fit, as a JSON-ready dict."""
+    if B < 0:
+        raise AnalysisError(f"--bootstrap {B}: give a number of replicates >= 0")
+    S, sl, excluded = outcomes(ds, x, y, at, metric, exclude_unstable)   # S (y, x, seed)
+    xv, S, t, scale = _grid(sl, x, S)
+    up = choose_direction(t, S, direction)
+    boot = bootstrap_crossings(t, S, up, B, np.random.default_rng(seed))  # (B, y)
+    points, missing, sig = _points(sl, x, y, t, S, up, boot, scale)
+    result = {"file": sl.attrs.get("path", ""), "x": x, "y": y, "metric": sl.attrs["metric_label"],
+              "slice": slice_title(sl, skip=[x, y]), "x_scale": scale, "direction": "up" if up else "down",
+              "level": LEVEL, "seeds": int(S.shape[2]), "bootstrap": int(B), "rng_seed": int(seed),
+              "x_grid": [float(v) for v in xv], "y_grid": [float(v) for v in sl[y].values],
+              "points": points, "no_crossing": missing,
+              "excluded": int(sum(excluded.values())), "excluded_by": excluded,
+              "excluded_columns": len(missing), "unstable_kept": sl.attrs["unstable_kept"],
+              "exponent": None, "exponent_ci": None, "constant": None, "constant_ci": None,
+              "sweep_name": sl.attrs.get("sweep", {}).get("name", "")}
+    _add_fit(result, boot, sig)
     return result
 
 
-# ---- drawing -------------------------------------------------------------------------------------
-
 def _fmt(v, digits=3):
     return "–" if v is None else f"{v:.{digits}g}"
-
-
-def plot_boundary(res: dict, dpi: int = DPI):
-    """x* against y on log-log axes with the bootstrap intervals, the fit and its residuals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    x, y = res["x"], res["y"]
-    fig, (ax, axr) = plt.subplots(2, 1, figsize=FIGSIZE_IN, dpi=dpi, layout="constrained", sharex=True,
-                                  gridspec_kw={"height_ratios": [3.2, 1]})
-    pts = res["points"]
-    ys = np.array([p["y"] for p in pts], float)
-    xs = np.array([p["x"] for p in pts], float)
-    lo_g, hi_g = min(res["x_grid"]), max(res["x_grid"])
-    yt = res["y_grid"]
-    pad = math.exp(0.3 * (math.log(max(yt)) - math.log(min(yt))) / max(len(yt) - 1, 1)) if len(yt) > 1 else 2.0
-    ax.set_xlim(min(yt) / pad, max(yt) * pad)
-    top = max([hi_g] + [v for q in pts for v in (q["x"], q["ci"][1]) if v is not None])
-    bottom = min([lo_g] + [v for q in pts for v in (q["x"], q["ci"][0]) if v is not None])
-    ax.set_ylim(bottom / 1.6, top * 1.6)
-    # where the grid has no cells: a crossing cannot be located there
-    ax.axhspan(hi_g, top * 1.6, color="0.9", zorder=0, lw=0, label=f"beyond the {x} grid ({_fmt(lo_g, 6)}–{_fmt(hi_g, 6)})")
-    ax.axhspan(bottom / 1.6, lo_g, color="0.9", zorder=0, lw=0)
-    if pts:
-        lo = np.array([p["ci"][0] if p["ci"][0] is not None else lo_g for p in pts], float)
-        hi = np.array([p["ci"][1] if p["ci"][1] is not None else hi_g for p in pts], float)
-        lo = np.where(np.isnan(lo), xs, lo)
-        hi = np.where(np.isnan(hi), xs, hi)
-        blo = np.array([p["bracket"][0] for p in pts])
-        bhi = np.array([p["bracket"][1] for p in pts])
-        ax.bar(ys, bhi - blo, bottom=blo, width=ys * 0.12, align="center", color="#1f77b4", alpha=0.15,
-               lw=0, zorder=1, label=f"the two {x} cells that bracket the crossing")
-        ax.errorbar(ys, xs, yerr=[xs - np.minimum(lo, xs), np.maximum(hi, xs) - xs], fmt="o", ms=6,
-                    color="#1f77b4", ecolor="#1f77b4", capsize=4, lw=1.4, zorder=3,
-                    label=f"{x}* where the fraction crosses 1/2\n(bars: {int(CI * 100)}% bootstrap, "
-                          f"{res['bootstrap']} resamples of {res['seeds']} seeds)")
-    if res["exponent"] is not None:
-        p, (plo, phi) = res["exponent"], res["exponent_ci"]
-        C, (clo, chi) = res["constant"], res["constant_ci"]
-        gy = np.geomspace(min(yt), max(yt), 60)
-        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.0, ls="--", zorder=2)  # extrapolated
-        gy = np.geomspace(ys.min(), ys.max(), 60)
-        ax.plot(gy, C * gy ** p, color="#d62728", lw=1.8, zorder=2,
-                label=f"fit {x}* = C·{y}^p:  p = {p:.3g} [{plo:.3g}, {phi:.3g}]\n"
-                      f"C = {_fmt(C)} [{_fmt(clo)}, {_fmt(chi)}]  ({int(CI * 100)}% CI, {res['ci_method']})")
-        axr.axhline(1.0, color="#d62728", lw=1.2)
-        axr.plot(ys, [q["ratio_to_fit"] for q in pts], "o", color="#1f77b4", ms=5)
-        axr.set_yscale("log")
-        span = max(math.log(1.5), 1.4 * max(abs(q["residual_log"]) for q in pts))  # symmetric, >= 1.5x
-        axr.set_ylim(math.exp(-span), math.exp(span))
-        ticks = [r for r in (1 / 10, 1 / 4, 1 / 2, 1 / 1.5, 1, 1.5, 2, 4, 10) if abs(math.log(r)) <= span * (1 + 1e-9)]
-        axr.yaxis.set_major_locator(FixedLocator(ticks))
-        axr.yaxis.set_minor_locator(NullLocator())
-        axr.set_yticklabels([f"{r:.2g}" for r in ticks])
-    else:
-        axr.text(0.5, 0.5, res.get("fit_note", "no fit"), ha="center", va="center", transform=axr.transAxes)
-    beyond = [m for m in res["no_crossing"] if m["reason"] != "empty"]
-    for k, m in enumerate(beyond):
-        high = m["reason"] == ("below" if res["direction"] == "up" else "above")
-        ax.plot([m["y"]], [hi_g * 1.25 if high else lo_g / 1.25], ls="none", marker="^" if high else "v", ms=8,
-                mfc="white", mec="0.3", zorder=3, label=None if k else f"no crossing: {x}* beyond the grid")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    axr.xaxis.set_major_locator(FixedLocator(yt))
-    axr.xaxis.set_minor_locator(NullLocator())
-    axr.set_xticklabels([f"{v:g}" for v in yt])
-    ax.set_ylabel(f"{x}* (log scale)")
-    axr.set_ylabel(f"{x}* / fit")
-    axr.set_xlabel(f"{y} (log scale)")
-    axr.grid(True, which="major", alpha=0.3)
-    ax.grid(True, which="major", alpha=0.3)
-    excl = res["excluded_by"]
-    parts = [f"{v} {k.replace('_', ' ')}" for k, v in excl.items() if v]
-    sub = (f"{res['metric']} fraction = 1/2 along {x} ({'log' if res['x_scale'] == 'log' else 'linear'} "
-           f"interpolation, monotone fit {'rising' if res['direction'] == 'up' else 'falling'})")
-    sub2 = ", ".join(s for s in (res["slice"], f"{len(pts)} points",
-                                 f"{len(res['no_crossing'])} {y} without a crossing" if res["no_crossing"] else "",
-                                 ("excluded seeds: " + ", ".join(parts)) if parts else "") if s)
-    title = f"{res['sweep_name']}: boundary {x}* against {y}".lstrip(": ")
-    ax.set_title(f"{title}\n{sub}\n{sub2}", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
-    return fig
 
 
 def boundary(source, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
@@ -456,7 +390,10 @@ def boundary(source, x: str, y: str, at=None, metric: str = "converged", directi
         warnings.simplefilter("ignore", RuntimeWarning)
         res = boundary_data(ds, x, y, at=at, metric=metric, direction=direction, B=B, seed=seed,
                             exclude_unstable=exclude_unstable)
-    fig = plot_boundary(res, dpi=dpi) if out else None
+    fig = None
+    if out:
+        from .boundary_plot import plot_boundary
+        fig = plot_boundary(res, dpi=dpi)
     if out:
         fig.savefig(out, dpi=dpi)
     return fig, res

@@ -191,6 +191,9 @@ def test_falling_success_is_found_by_auto_direction(laws):
     """Converged falls with n at fixed width: the boundary n*(width) = (width / 2)^1 has exponent 1."""
     res = boundary_data(load(laws[1]), "n", "width", B=100)
     assert res["direction"] == "down"
+    # falling: a narrow net fails at every n (n* below the grid), a wide one converges at every n
+    reasons = {m["y"]: m["reason"] for m in res["no_crossing"]}
+    assert reasons[4.0] == "below" and reasons[4096.0] == "above", reasons
     lo, hi = res["exponent_ci"]
     assert lo < 1 < hi, res["exponent_ci"]
     forced = boundary_data(load(laws[1]), "n", "width", B=0, direction="up")
@@ -235,7 +238,7 @@ def test_json_schema_and_figure(laws, tmp_path):
 def test_figure_draws_points_fit_and_annotation(laws):
     fig, res = boundary(laws[1], "width", "n", B=100, out=None)
     assert fig is None  # drawn only when asked for
-    from analysis.boundary import plot_boundary
+    from analysis.boundary_plot import plot_boundary
     fig = plot_boundary(res)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
