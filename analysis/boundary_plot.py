@@ -62,6 +62,7 @@ def _draw_fit(ax, axr, res):
     x, y, pts = res["x"], res["y"], res["points"]
     if res["exponent"] is None:
         axr.text(0.5, 0.5, res.get("fit_note", "no fit"), ha="center", va="center", transform=axr.transAxes)
+        axr.set_yticks([])
         return
     p, (plo, phi) = res["exponent"], res["exponent_ci"]
     C, (clo, chi) = res["constant"], res["constant_ci"]
@@ -88,8 +89,9 @@ def _title(res) -> str:
     parts = [f"{v} {k.replace('_', ' ')}" for k, v in res["excluded_by"].items() if v]
     how = (f"{res['metric']} fraction = 1/2 along {x} ({res['x_scale']} interpolation, monotone fit "
            f"{'rising' if res['direction'] == 'up' else 'falling'})")
-    counts = ", ".join(s for s in (res["slice"], f"{len(res['points'])} points",
-                                   f"{len(res['no_crossing'])} {y} without a crossing" if res["no_crossing"] else "",
+    k, m = len(res["points"]), len(res["no_crossing"])
+    counts = ", ".join(s for s in (res["slice"], f"{k} point{'s' * (k != 1)}",
+                                   f"{m} value{'s' * (m != 1)} of {y} without a crossing" if m else "",
                                    ("excluded seeds: " + ", ".join(parts)) if parts else "") if s)
     head = f"{res['sweep_name']}: boundary {x}* against {y}".lstrip(": ")
     return f"{head}\n{how}\n{counts}"
