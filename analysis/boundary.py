@@ -146,7 +146,7 @@ def isotonic(values, weights) -> np.ndarray:
 def crossing(t, g):
     """Where a non-decreasing fit g (k,) over positions t (k,, ascending) crosses LEVEL.
 
-    Returns (t*, (t_lo, t_hi), None), t_lo and t_hi the cells that bracket the crossing, or
+    Returns (t*, (lo, hi), None), lo and hi the indices of the cells that bracket the crossing, or
     (None, None, reason) with reason "below"
     (g < LEVEL everywhere, or reaching it only at the end) or "above".
     """
@@ -160,7 +160,7 @@ def crossing(t, g):
         ts = t[lo] + (LEVEL - g[lo]) / (g[hi] - g[lo]) * (t[hi] - t[lo])
     else:  # a run of cells at exactly LEVEL: its middle
         ts = 0.5 * (t[lo + 1] + t[hi - 1])
-    return float(ts), (float(t[lo]), float(t[hi])), None
+    return float(ts), (int(lo), int(hi)), None
 
 
 def column_fraction(S):
@@ -172,7 +172,7 @@ def column_fraction(S):
 
 
 def column_crossing(t, S, up: bool):
-    """The crossing of one column S (x, seed) over positions t: (t*, bracket, reason); reason
+    """The crossing of one column S (x, seed) over positions t: (t*, (lo, hi) indices of the bracketing cells, reason); reason
     "below" / "above": the fraction's monotone fit is below / above 1/2 everywhere."""
     frac, usable = column_fraction(S)
     keep = usable > 0
@@ -180,6 +180,8 @@ def column_crossing(t, S, up: bool):
         return None, None, "empty"
     g = frac[keep] if up else 1.0 - frac[keep]
     ts, bracket, reason = crossing(t[keep], isotonic(g, usable[keep]))
+    if bracket is not None:  # indices among the kept cells -> among all cells
+        bracket = tuple(int(i) for i in np.flatnonzero(keep)[list(bracket)])
     if reason is not None and not up:  # the reason in terms of the fraction, not of 1 - fraction
         reason = {"below": "above", "above": "below"}[reason]
     return ts, bracket, reason
@@ -299,7 +301,7 @@ def _interval(t, bj, to_x):
     return ci, float(q84 - q16) / 2
 
 
-def _points(sl, x: str, y: str, t, S, up: bool, boot, scale: str):
+def _points(sl, x: str, y: str, xv, t, S, up: bool, boot, scale: str):
     """(points, no_crossing, sigma of each point's log x*) of every column (see module doc)."""
     to_x = np.exp if scale == "log" else (lambda v: v)
     yv = sl[y].values
@@ -315,10 +317,10 @@ def _points(sl, x: str, y: str, t, S, up: bool, boot, scale: str):
         bj = boot[:, j][~np.isnan(boot[:, j])]
         ci, sd_boot = _interval(t, bj, to_x)
         xs = float(to_x(ts))
-        floor = (bracket[1] - bracket[0]) / math.sqrt(12)  # the grid's resolution
+        floor = (t[bracket[1]] - t[bracket[0]]) / math.sqrt(12)  # the grid's resolution
         s = max(sd_boot, floor) / (1.0 if scale == "log" else xs)  # in log x: d log x = dx / x
         points.append({"y": float(yv[j]), "y_label": ylab, "x": xs, "ci": ci,
-                       "bracket": [float(to_x(bracket[0])), float(to_x(bracket[1]))],
+                       "bracket": [float(xv[bracket[0]]), float(xv[bracket[1]])],
                        "crossed_in": float(np.mean(np.isfinite(bj))) if bj.size else None,
                        "sigma_log": s, "fraction": [None if np.isnan(f) else float(f) for f in frac],
                        "usable": [int(u) for u in usable], "column": j})
@@ -362,7 +364,7 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
     xv, S, t, scale = _grid(sl, x, S)
     up = choose_direction(t, S, direction)
     boot = bootstrap_crossings(t, S, up, B, np.random.default_rng(seed))  # (B, y)
-    points, missing, sig = _points(sl, x, y, t, S, up, boot, scale)
+    points, missing, sig = _points(sl, x, y, xv, t, S, up, boot, scale)
     result = {"file": sl.attrs.get("path", ""), "x": x, "y": y, "metric": sl.attrs["metric_label"],
               "slice": slice_title(sl, skip=[x, y]), "x_scale": scale, "direction": "up" if up else "down",
               "level": LEVEL, "seeds": int(S.shape[2]), "bootstrap": int(B), "rng_seed": int(seed),

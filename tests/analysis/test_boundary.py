@@ -97,6 +97,48 @@ def test_recovers_the_exponent_and_constant(laws, p, C):
         assert res["no_crossing"] == [] and len(res["points"]) == 5
 
 
+def sharp_file(path, boundary_of_n, widths=(4, 8, 16, 32, 64, 128, 256, 512, 1024), seeds=3):
+    """Every seed of a cell agrees: width > boundary_of_n(n) converges. The bootstrap has nothing
+    to resample, so each point's error is the grid's resolution alone."""
+    widths, ns = list(widths), [8, 16, 32, 64, 128]
+    w, n, _ = np.meshgrid(widths, ns, range(seeds), indexing="ij")
+    grid = {"width": widths, "n": ns, "seed": list(range(seeds))}
+    return status_file(path, grid, np.where(w > np.vectorize(boundary_of_n)(n), 1, 2))
+
+
+def test_seeds_that_agree_leave_the_grid_resolution(tmp_path):
+    """width > 2n on widths 4, 8, ..., 1024: each crossing is halfway (in log) between 2n and 4n, so
+    p = 1 exactly; the bootstrap intervals have zero width, and the exponent's interval is the grid
+    resolution's: sigma = log 2 / sqrt 12 per point, t with 3 degrees of freedom."""
+    from scipy import stats
+
+    res = boundary_data(load(sharp_file(tmp_path / "s.h5", lambda n: 2 * n)), "width", "n", B=100)
+    assert res["exponent"] == pytest.approx(1.0, abs=1e-12)
+    assert res["constant"] == pytest.approx(2 * math.sqrt(2), rel=1e-12)
+    for pt in res["points"]:
+        assert pt["bracket"] == [2 * pt["y"], 4 * pt["y"]] and pt["ci"] == [pt["x"], pt["x"]]
+    u = np.log([8, 16, 32, 64, 128])
+    half = stats.t.ppf(0.975, 3) * math.log(2) / math.sqrt(12) / math.sqrt(np.sum((u - u.mean()) ** 2))
+    assert res["exponent_ci"] == pytest.approx([1 - half, 1 + half], rel=1e-9)
+    assert res["chi2_reduced"] == pytest.approx(0.0, abs=1e-20) and res["ci_method"] == "t"
+
+
+def test_scatter_beyond_the_errors_widens_the_interval_to_ols(tmp_path):
+    """Sharp boundaries off the line by factors of 2 (all errors equal, the grid's): the reduced
+    chi-square is above 1 and the interval is ordinary least squares', as scipy's linregress has it."""
+    from scipy import stats
+
+    jitter = {8: 1, 16: 4, 32: 1, 64: 4, 128: 2}
+    res = boundary_data(load(sharp_file(tmp_path / "j.h5", lambda n: 2 * n * jitter[n])), "width", "n", B=0)
+    assert res["chi2_reduced"] > 1 and "scaled" in res["ci_method"]
+    lr = stats.linregress(np.log([p["y"] for p in res["points"]]), np.log([p["x"] for p in res["points"]]))
+    q = stats.t.ppf(0.975, 3)
+    assert res["exponent"] == pytest.approx(lr.slope, rel=1e-9)
+    assert res["exponent_ci"] == pytest.approx([lr.slope - q * lr.stderr, lr.slope + q * lr.stderr], rel=1e-9)
+    assert res["constant_ci"] == pytest.approx([math.exp(lr.intercept - q * lr.intercept_stderr),
+                                                math.exp(lr.intercept + q * lr.intercept_stderr)], rel=1e-9)
+
+
 def test_log_axis_interpolates_in_log_x(tmp_path):
     """Fractions 0, 1/4, 3/4, 1 at widths 4, 16, 64, 256: the crossing is halfway between 16 and 64
     in log width, sqrt(16 * 64) = 32 (linear interpolation would give 40)."""
