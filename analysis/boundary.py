@@ -172,8 +172,9 @@ def column_fraction(S):
 
 
 def column_crossing(t, S, up: bool):
-    """The crossing of one column S (x, seed) over positions t: (t*, (lo, hi) indices of the bracketing cells, reason); reason
-    "below" / "above": the fraction's monotone fit is below / above 1/2 everywhere."""
+    """The crossing of one column S (x, seed) over positions t: (t*, (lo, hi), reason), lo and hi
+    the indices of the bracketing cells; reason "below" / "above": the fraction's monotone fit is
+    below / above 1/2 everywhere."""
     frac, usable = column_fraction(S)
     keep = usable > 0
     if not keep.any():
