@@ -329,14 +329,24 @@ def _points(sl, x: str, y: str, xv, t, S, up: bool, boot, scale: str):
     return points, missing, np.array(sig)
 
 
-def _add_fit(result: dict, boot, sig) -> None:
-    """The power law through result's points, its residuals and its bootstrap, into result."""
-    points = result["points"]
+def _in_range(y: float, fit_range) -> bool:
+    lo, hi = fit_range or (None, None)
+    tol = 1e-12 * abs(y)
+    return (lo is None or y >= lo - tol) and (hi is None or y <= hi + tol)
+
+
+def _add_fit(result: dict, boot, sig, fit_range=None) -> None:
+    """The power law through result's points with y in fit_range (lo, hi; None: open), the
+    residuals of every point, and the fit's bootstrap, into result."""
+    for p in result["points"]:
+        p["fitted"] = _in_range(p["y"], fit_range)
+    use = [i for i, p in enumerate(result["points"]) if p["fitted"]]
+    points = [result["points"][i] for i in use]
     if len(points) < 2 or not all(p["x"] > 0 and p["y"] > 0 for p in points):
-        result["fit_note"] = ("no fit: fewer than 2 points" if len(points) < 2 else
-                              "no fit: a power law needs positive x* and y")
+        result["fit_note"] = ("no fit: fewer than 2 points" + (" in --fit-range" if fit_range else "")
+                              if len(points) < 2 else "no fit: a power law needs positive x* and y")
         return
-    fit = fit_power_law([p["y"] for p in points], [p["x"] for p in points], sig)
+    fit = fit_power_law([p["y"] for p in points], [p["x"] for p in points], sig[use])
     if fit is None:
         result["fit_note"] = "no fit: every point has the same y"
         return
@@ -344,12 +354,12 @@ def _add_fit(result: dict, boot, sig) -> None:
                                        "chi2_reduced", "dof")})
     result["ci_method"] = ("t" if fit["dof"] > 0 else "normal") + (
         ", scaled by the reduced chi-square" if fit["scale"] > 1 else "")
-    for p, r in zip(points, fit["residuals"]):
-        p["residual_log"] = r
-        p["ratio_to_fit"] = math.exp(r)
+    for p in result["points"]:  # the ones left out of the fit too: how far they are off its line
+        p["residual_log"] = math.log(p["x"]) - (fit["log_constant"] + fit["exponent"] * math.log(p["y"]))
+        p["ratio_to_fit"] = math.exp(p["residual_log"])
     if boot.shape[0]:
         u = np.log(np.array([p["y"] for p in points]))
-        ps, cs = _bootstrap_fit(u, boot[:, [p["column"] for p in points]], sig)
+        ps, cs = _bootstrap_fit(u, boot[:, [p["column"] for p in points]], sig[use])
         result["bootstrap_fits"] = int(ps.size)
         if ps.size >= 2:
             result["exponent_ci_bootstrap"] = _percentile_interval(ps)
@@ -357,8 +367,11 @@ def _add_fit(result: dict, boot, sig) -> None:
 
 
 def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
-                  B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False) -> dict:
-    """Crossings, their bootstrap intervals and the power-law fit, as a JSON-ready dict."""
+                  B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False,
+                  fit_range=None) -> dict:
+    """Crossings, their bootstrap intervals and the power-law fit, as a JSON-ready dict.
+
+    fit_range: (lo, hi) of y (either None: open); points outside it are shown, not fitted."""
     if B < 0:
         raise AnalysisError(f"--bootstrap {B}: give a number of replicates >= 0")
     S, sl, excluded = outcomes(ds, x, y, at, metric, exclude_unstable)   # S (y, x, seed)
@@ -375,7 +388,8 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
               "excluded_columns": len(missing), "unstable_kept": sl.attrs["unstable_kept"],
               "exponent": None, "exponent_ci": None, "constant": None, "constant_ci": None,
               "sweep_name": sl.attrs.get("sweep", {}).get("name", "")}
-    _add_fit(result, boot, sig)
+    result["fit_range"] = list(fit_range) if fit_range else None
+    _add_fit(result, boot, sig, fit_range)
     return result
 
 
@@ -384,15 +398,15 @@ def _fmt(v, digits=3):
 
 
 def boundary(source, x: str, y: str, at=None, metric: str = "converged", direction: str = "auto",
-             B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False, out=None,
-             dpi: int = DPI):
+             B: int = BOOTSTRAP, seed: int = RNG_SEED, exclude_unstable: bool = False, fit_range=None,
+             out=None, dpi: int = DPI):
     """Load (a path or a Dataset), find the crossings, fit, draw; save to `out` if given.
     Returns (fig, result dict)."""
     ds = load(source) if not hasattr(source, "data_vars") else source
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = boundary_data(ds, x, y, at=at, metric=metric, direction=direction, B=B, seed=seed,
-                            exclude_unstable=exclude_unstable)
+                            exclude_unstable=exclude_unstable, fit_range=fit_range)
     fig = None
     if out:
         from .boundary_plot import plot_boundary
@@ -408,7 +422,8 @@ def summary_text(res: dict) -> str:
     lines = [f"{y:>10}  {x + '*':>12}  {'95% CI':>24}  {'x*/fit':>7}"]
     for p in res["points"]:
         ci = "[" + ", ".join(_fmt(v, 4) if v is not None else "beyond grid" for v in p["ci"]) + "]"
-        lines.append(f"{p['y_label']:>10}  {p['x']:>12.4g}  {ci:>24}  {_fmt(p.get('ratio_to_fit'), 3):>7}")
+        lines.append(f"{p['y_label']:>10}  {p['x']:>12.4g}  {ci:>24}  {_fmt(p.get('ratio_to_fit'), 3):>7}"
+                     + ("" if p.get("fitted", True) else "  (outside --fit-range)"))
     for m in res["no_crossing"]:
         lines.append(f"{m['y_label']:>10}  {'-':>12}  no crossing: {m['why']}")
     if res["exponent"] is not None:
@@ -422,6 +437,21 @@ def summary_text(res: dict) -> str:
                  + (f"; {res['unstable_kept']} unstable seeds kept (--exclude-unstable drops them)"
                     if res["unstable_kept"] else ""))
     return "\n".join(lines)
+
+
+def parse_range(text):
+    """'64:' -> (64.0, None), ':128' -> (None, 128.0), '16:128' -> (16.0, 128.0); None -> None."""
+    if text is None:
+        return None
+    lo, sep, hi = text.partition(":")
+    try:
+        out = tuple(float(v) if v.strip() else None for v in (lo, hi))
+    except ValueError:
+        out = None
+    if not sep or out is None or out == (None, None) or (None not in out and out[0] > out[1]):
+        raise AnalysisError(f"--fit-range '{text}': expected LO:HI with LO <= HI (either may be empty), "
+                            f"such as 32:128 or 64:")
+    return out
 
 
 def main(argv=None) -> int:
@@ -442,6 +472,9 @@ def main(argv=None) -> int:
                    help="success rises (up) or falls (down) with x; auto: the better monotone fit")
     p.add_argument("--exclude-unstable", action="store_true",
                    help="leave out seeds diagnosed unstable, as pending ones are (counted)")
+    p.add_argument("--fit-range", metavar="LO:HI",
+                   help="fit only the points with LO <= y <= HI (either may be empty: 64: is from 64 on); "
+                        "the others are drawn hollow with their residuals")
     p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, metavar="B",
                    help=f"bootstrap replicates over seeds (default {BOOTSTRAP}; 0: none)")
     p.add_argument("--seed", type=int, default=RNG_SEED, help=f"the bootstrap's RNG seed (default {RNG_SEED})")
@@ -454,7 +487,8 @@ def main(argv=None) -> int:
     if a.bootstrap < 0:
         p.error(f"--bootstrap {a.bootstrap}: give a number of replicates >= 0")
     _, res = boundary(a.file, a.x, a.y, at=parse_at(a.at), metric=a.metric, direction=a.direction,
-                      B=a.bootstrap, seed=a.seed, exclude_unstable=a.exclude_unstable, out=a.output, dpi=a.dpi)
+                      B=a.bootstrap, seed=a.seed, exclude_unstable=a.exclude_unstable,
+                      fit_range=parse_range(a.fit_range), out=a.output, dpi=a.dpi)
     if a.json:
         print(json.dumps(res, indent=1))
     else:

@@ -45,10 +45,15 @@ def _draw_points(ax, res):
         blo, bhi = (np.array([p["bracket"][i] for p in pts]) for i in (0, 1))
         ax.bar(ys, bhi - blo, bottom=blo, width=ys * 0.12, align="center", color=POINT, alpha=0.15, lw=0,
                zorder=1, label=f"the two {x} cells that bracket the crossing")
-        ax.errorbar(ys, xs, yerr=[xs - np.minimum(lo, xs), np.maximum(hi, xs) - xs], fmt="o", ms=6,
-                    color=POINT, ecolor=POINT, capsize=4, lw=1.4, zorder=3,
-                    label=f"{x}* where the fraction crosses 1/2\n(bars: 95% bootstrap, "
-                          f"{res['bootstrap']} resamples of {res['seeds']} seeds)")
+        ax.errorbar(ys, xs, yerr=[xs - np.minimum(lo, xs), np.maximum(hi, xs) - xs], fmt="none",
+                    ecolor=POINT, capsize=4, lw=1.4, zorder=3)
+        fitted = np.array([p.get("fitted", True) for p in pts])
+        ax.plot(ys[fitted], xs[fitted], "o", ms=6, color=POINT, zorder=4,
+                label=f"{x}* where the fraction crosses 1/2\n(bars: 95% bootstrap, "
+                      f"{res['bootstrap']} resamples of {res['seeds']} seeds)")
+        if not fitted.all():
+            ax.plot(ys[~fitted], xs[~fitted], "o", ms=6, mfc="white", mec=POINT, zorder=4,
+                    label="outside --fit-range: not fitted")
     beyond = [m for m in res["no_crossing"] if m["reason"] != "empty"]
     for k, m in enumerate(beyond):
         high = m["reason"] == ("below" if res["direction"] == "up" else "above")
@@ -69,12 +74,16 @@ def _draw_fit(ax, axr, res):
     ys = np.array([q["y"] for q in pts], float)
     gy = np.geomspace(min(res["y_grid"]), max(res["y_grid"]), 60)
     ax.plot(gy, C * gy ** p, color=FIT, lw=1.0, ls="--", zorder=2)  # extrapolated beyond the points
-    gy = np.geomspace(ys.min(), ys.max(), 60)
+    gy = np.geomspace(min(q["y"] for q in pts if q.get("fitted", True)),
+                      max(q["y"] for q in pts if q.get("fitted", True)), 60)
     ax.plot(gy, C * gy ** p, color=FIT, lw=1.8, zorder=2,
             label=f"fit {x}* = C·{y}^p:  p = {p:.3g} [{plo:.3g}, {phi:.3g}]\n"
                   f"C = {_fmt(C)} [{_fmt(clo)}, {_fmt(chi)}]  (95% CI, {res['ci_method']})")
     axr.axhline(1.0, color=FIT, lw=1.2)
-    axr.plot(ys, [q["ratio_to_fit"] for q in pts], "o", color=POINT, ms=5)
+    fitted = np.array([q.get("fitted", True) for q in pts])
+    ratio = np.array([q["ratio_to_fit"] for q in pts])
+    axr.plot(ys[fitted], ratio[fitted], "o", color=POINT, ms=5)
+    axr.plot(ys[~fitted], ratio[~fitted], "o", mfc="white", mec=POINT, ms=5)
     axr.set_yscale("log")
     span = max(math.log(1.5), 1.4 * max(abs(q["residual_log"]) for q in pts))  # symmetric, >= 1.5x
     axr.set_ylim(math.exp(-span), math.exp(span))
@@ -90,7 +99,10 @@ def _title(res) -> str:
     how = (f"{res['metric']} fraction = 1/2 along {x} ({res['x_scale']} interpolation, monotone fit "
            f"{'rising' if res['direction'] == 'up' else 'falling'})")
     k, m = len(res["points"]), len(res["no_crossing"])
-    counts = ", ".join(s for s in (res["slice"], f"{k} point{'s' * (k != 1)}",
+    fr = res.get("fit_range")
+    fitted = f" ({sum(p.get('fitted', True) for p in res['points'])} fitted: {y} in " \
+             f"[{_fmt(fr[0], 6) if fr[0] is not None else ''}, {_fmt(fr[1], 6) if fr[1] is not None else ''}])" if fr else ""
+    counts = ", ".join(s for s in (res["slice"], f"{k} point{'s' * (k != 1)}{fitted}",
                                    f"{m} value{'s' * (m != 1)} of {y} without a crossing" if m else "",
                                    ("excluded seeds: " + ", ".join(parts)) if parts else "") if s)
     head = f"{res['sweep_name']}: boundary {x}* against {y}".lstrip(": ")

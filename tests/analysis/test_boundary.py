@@ -139,6 +139,24 @@ def test_scatter_beyond_the_errors_widens_the_interval_to_ols(tmp_path):
                                                 math.exp(lr.intercept + q * lr.intercept_stderr)], rel=1e-9)
 
 
+def test_fit_range_fits_a_subset_and_reports_every_residual(tmp_path):
+    """The jittered sharp file fitted from n = 32 on: the same as fitting a file of those points
+    alone; the points below are kept, marked not fitted, with their residual from that line."""
+    from scipy import stats
+
+    jitter = {8: 1, 16: 4, 32: 1, 64: 4, 128: 2}
+    ds = load(sharp_file(tmp_path / "j.h5", lambda n: 2 * n * jitter[n]))
+    res = boundary_data(ds, "width", "n", B=50, fit_range=(32, None))
+    assert [p["fitted"] for p in res["points"]] == [False, False, True, True, True]
+    fitted = [p for p in res["points"] if p["fitted"]]
+    lr = stats.linregress(np.log([p["y"] for p in fitted]), np.log([p["x"] for p in fitted]))
+    assert res["exponent"] == pytest.approx(lr.slope, rel=1e-9) and res["dof"] == 1
+    p8 = res["points"][0]
+    assert p8["residual_log"] == pytest.approx(math.log(p8["x"]) - lr.intercept - lr.slope * math.log(8), rel=1e-9)
+    one = boundary_data(ds, "width", "n", B=0, fit_range=(100, 200))
+    assert one["exponent"] is None and "fewer than 2 points in --fit-range" in one["fit_note"]
+
+
 def test_log_axis_interpolates_in_log_x(tmp_path):
     """Fractions 0, 1/4, 3/4, 1 at widths 4, 16, 64, 256: the crossing is halfway between 16 and 64
     in log width, sqrt(16 * 64) = 32 (linear interpolation would give 40)."""
@@ -305,6 +323,8 @@ def test_summary_printed_without_json(laws, tmp_path):
     (["--x", "width", "--y", "n", "--json", "--bootstrap", "-1"], "--bootstrap -1"),
     (["--x", "width", "--y", "n"], "give -o OUT.png, --json, or both"),
     (["--x", "width", "--y", "n", "--json", "--at", "seed=99"], "has no value 99"),
+    (["--x", "width", "--y", "n", "--json", "--fit-range", "64"], "--fit-range '64': expected LO:HI"),
+    (["--x", "width", "--y", "n", "--json", "--fit-range", "128:32"], "--fit-range '128:32'"),
 ])
 def test_bad_use_exits_2_naming_the_problem(laws, args, message):
     r = cli(laws[1], *args)
