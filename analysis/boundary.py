@@ -434,8 +434,8 @@ def summary_text(res: dict) -> str:
     else:
         lines.append(res.get("fit_note", "no fit"))
     lines.append(f"excluded seeds: {res['excluded']} ({', '.join(f'{k} {v}' for k, v in res['excluded_by'].items())})"
-                 + (f"; {res['unstable_kept']} unstable seeds kept (--exclude-unstable drops them)"
-                    if res["unstable_kept"] else ""))
+                 + (f"; {k} unstable seed{'s' * (k != 1)} kept (--exclude-unstable drops {'them' if k != 1 else 'it'})"
+                    if (k := res["unstable_kept"]) else ""))
     return "\n".join(lines)
 
 
