@@ -224,6 +224,30 @@ def test_pending_and_failed_seeds_are_excluded_and_counted(tmp_path):
     assert res["points"][0]["usable"] == [4, 4, 4, 4]
 
 
+def test_unstable_seeds_are_kept_and_counted_or_excluded(tmp_path):
+    """0, 1/4, 3/4, 1 converged of 4 seeds, plus 2 seeds that stalled diagnosed unstable (DESIGN.md
+    §2) at every width: kept, the fractions are 0, 1/6, 1/2, 2/3 and x* is the cell at 1/2 (64);
+    with exclude_unstable they are left out and x* is 32 again."""
+    widths, seeds = [4, 16, 64, 256], 6
+    grid = {"width": widths, "n": [8], "seed": list(range(seeds))}
+    st = np.full((4, 1, seeds), 2, np.int8)
+    for i, k in enumerate([0, 1, 3, 4]):
+        st[i, 0, :k] = 1
+    path = status_file(tmp_path / "u.h5", grid, st)
+    with h5py.File(path, "r+") as f:
+        dg = np.zeros(st.shape, np.int8)
+        dg[:, :, 4:] = 1
+        d = f["cell"].create_dataset("diagnosis", data=dg)
+        d.attrs["flag_values"] = np.array([0, 1, 2, 3], np.int8)
+        d.attrs["flag_meanings"] = "none unstable slow plateau"
+    kept = boundary_data(load(path), "width", "n", B=0)
+    assert kept["points"][0]["x"] == pytest.approx(64.0, rel=1e-12) and kept["unstable_kept"] == 8
+    assert kept["excluded"] == 0
+    dropped = boundary_data(load(path), "width", "n", B=0, exclude_unstable=True)
+    assert dropped["points"][0]["x"] == pytest.approx(32.0, rel=1e-12)
+    assert dropped["excluded_by"]["unstable"] == 8 and dropped["unstable_kept"] == 0
+
+
 def test_a_column_with_nothing_finished_is_empty(tmp_path):
     widths = [4, 16, 64, 256]
     grid = {"width": widths, "n": [8, 16, 32], "seed": [0, 1]}
