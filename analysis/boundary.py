@@ -3,7 +3,8 @@ for each value of another (y), with a bootstrap interval over seeds, and the pow
 x* = C·y^p fitted through those points (DESIGN.md §16).
 
     python3 -m analysis.boundary FILE --x width --y n [--at k=v ...] [--metric converged]
-                                 [--direction auto] [--bootstrap 1000] [--seed 0] [--json] -o OUT.png
+                                 [--direction auto] [--exclude-unstable] [--fit-range LO:HI]
+                                 [--bootstrap 1000] [--seed 0] [--json] -o OUT.png
 
 The fraction. For each cell (x, y) it is the share of its usable seeds that succeeded
 (--metric converged: status converged; or a threshold such as test_loss<=1e-3 on any metric
@@ -24,6 +25,8 @@ The interval. B bootstrap replicates (fixed RNG seed) resample each column's see
 replacement (one draw of seed indices per column, used for all its cells: a seed's data is
 shared along x). A replicate without a crossing puts x* beyond the grid's edge on its side,
 so an interval that reaches past the grid says so (null bound). Percentile interval, 95 %.
+Each point also names the two grid cells that bracket it ("bracket") and the share of
+replicates that crossed inside the grid ("crossed_in").
 
 The fit. Weighted least squares of log x* on log y; a point's standard error is the larger of
 the bootstrap's (half its central 68 % range, in log x) and the grid's resolution (the log
@@ -32,6 +35,8 @@ between two cells). The intervals on p and C are t-based, from the fit's covaria
 the reduced chi-square when the points scatter more than their errors say (t with k-2
 degrees of freedom, k points; with 2 points the errors alone, normal). The bootstrap of the
 whole fit (refitting every replicate) is reported beside it as the seed-noise-only interval.
+--fit-range LO:HI fits only the points with y in [LO, HI]; every point gets its residual
+log(x* / fit) from that line.
 """
 from __future__ import annotations
 
@@ -63,8 +68,8 @@ REASONS = {"below": "fraction below 1/2 at every {x} (at most touching it)",
 # ---- per-seed outcomes ---------------------------------------------------------------------
 
 def _success(ds, metric: str):
-    """(success, usable): float array 1/0 per cell of ds (NaN where not usable), and a
-    description of the metric."""
+    """(success, label): 1.0 / 0.0 per cell of ds (NaN where a finished cell has no value of the
+    metric), and the metric as text."""
     done = (ds["status"] != PENDING).values
     if metric == "converged":
         return np.where(ds["status"].values == CONVERGED, 1.0, 0.0), "converged"
@@ -140,15 +145,15 @@ def isotonic(values, weights) -> np.ndarray:
             v2, w2, c2 = blocks.pop()
             v1, w1, c1 = blocks[-1]
             blocks[-1] = [(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, c1 + c2]
-    return np.concatenate([np.full(c, v) for v, _, c in blocks])
+    return np.repeat([v for v, _, _ in blocks], [c for _, _, c in blocks])
 
 
 def crossing(t, g):
     """Where a non-decreasing fit g (k,) over positions t (k,, ascending) crosses LEVEL.
 
-    Returns (t*, (lo, hi), None), lo and hi the indices of the cells that bracket the crossing, or
-    (None, None, reason) with reason "below"
-    (g < LEVEL everywhere, or reaching it only at the end) or "above".
+    Returns (t*, (lo, hi), None), lo and hi the indices of the cells that bracket the crossing,
+    or (None, None, reason): "below" (g < LEVEL everywhere, or reaching it without passing it)
+    or "above" (the same from above).
     """
     below, over = np.flatnonzero(g < LEVEL), np.flatnonzero(g > LEVEL)
     if over.size == 0:
@@ -212,8 +217,9 @@ def choose_direction(t, S, direction: str) -> bool:
 
 def bootstrap_crossings(t, S, up: bool, B: int, rng) -> np.ndarray:
     """(B, ny) replicate crossings in t: each column's seeds resampled with replacement (one set of
-    indices per column and replicate); no crossing: +inf (beyond the high end of t in the rising
-    fit's terms) or -inf, NaN for an empty replicate."""
+    indices per column and replicate, for all its cells). A replicate without a crossing gives
+    +inf when x* lies beyond the grid's high end (success rising: below 1/2 everywhere), -inf
+    beyond its low end, NaN when nothing is usable."""
     ny, _, ns = S.shape
     out = np.full((B, ny), np.nan)
     side = {"below": np.inf if up else -np.inf, "above": -np.inf if up else np.inf, "empty": np.nan}
@@ -226,9 +232,8 @@ def bootstrap_crossings(t, S, up: bool, B: int, rng) -> np.ndarray:
 
 
 def wls(u, v, sigma):
-    """Weighted least squares v = a + p (u - ubar): (p, log C, cov of (p, log C) unscaled, chi2).
-
-    u = log y, v = log x*; C is the value at y = 1."""
+    """Weighted least squares v = a + p u with weights 1/sigma²: (p, a, covariance of (p, a) from
+    the sigmas alone, chi-square, residuals). u = log y, v = log x*, so a = log C."""
     w = 1.0 / sigma ** 2
     X = np.column_stack([np.ones_like(u), u])
     A = X.T @ (w[:, None] * X)
