@@ -17,7 +17,7 @@ COMMANDS = (
     ("theory", "the width conditions from the literature that phase --theory draws"),
 )
 # Modules to import from Python, not commands (their --help says what they hold).
-LIBRARIES = ("load", "select", "phase_theory", "boundary_plot")
+LIBRARIES = ("load", "select", "phase_theory", "boundary_fit", "boundary_plot")
 
 
 def listing() -> str:

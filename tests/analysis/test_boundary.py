@@ -21,7 +21,8 @@ matplotlib.use("Agg")
 
 import fixtures  # noqa: E402
 from analysis import load  # noqa: E402
-from analysis.boundary import boundary, boundary_data, isotonic  # noqa: E402
+from analysis.boundary import boundary, boundary_data  # noqa: E402
+from analysis.boundary_fit import isotonic  # noqa: E402
 from analysis.load import AnalysisError  # noqa: E402
 from conftest import SOURCE_DIR, png_size  # noqa: E402
 
