@@ -134,7 +134,7 @@ def plot_boundary(res: dict, dpi: int = DPI):
     for a in (ax, axr):
         a.grid(True, which="major", alpha=0.3)
     ax.set_title(_title(res), fontsize=9)
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
     return fig
 
 
