@@ -25,6 +25,16 @@ def checkpoints(out):
     return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
 
+def catches_usr1(pid):
+    """Whether process pid has a handler for SIGUSR1 (bit 9 of SigCgt in /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(int(l.split()[1], 16) for l in f if l.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(mask & (1 << (signal.SIGUSR1 - 1)))
+
+
 def stop_mid_cell(out, ranks, *extra, after=0.8):
     """Start a run, send SIGUSR1 `after` s after the file appears (cells take ~1.5 s: every
     worker holds one), expect exit 75; return stderr."""
@@ -33,6 +43,9 @@ def stop_mid_cell(out, ranks, *extra, after=0.8):
     deadline = time.time() + 30
     while not os.path.exists(out) and time.time() < deadline:
         time.sleep(0.02)
+    if ranks == 1:  # --resume finds the file at once: wait until the handler is in (else USR1 kills)
+        while not catches_usr1(p.pid) and time.time() < deadline:
+            time.sleep(0.02)
     time.sleep(after)
     p.send_signal(signal.SIGUSR1)  # mpirun forwards USR1 to every rank, as the SLURM scripts do
     _, err = p.communicate(timeout=60)
