@@ -1,6 +1,6 @@
 """Boundaries and scaling laws: where the converged fraction crosses 1/2 along one axis (x),
 for each value of another (y), with a bootstrap interval over seeds, and the power law
-x* = C·y^p fitted through those points (DESIGN.md §16).
+x* = C·y^p fitted through those points (DESIGN.md §15).
 
     python3 -m analysis.boundary FILE --x width --y n [--at k=v ...] [--metric converged]
                                  [--direction auto] [--exclude-unstable] [--fit-range LO:HI]
@@ -318,7 +318,7 @@ def main(argv=None) -> int:
                            "fraction crosses 1/2 along --x, with a bootstrap interval over seeds, and the power "
                            "law x* = C y^p fitted through those points.",
                epilog="Definitions (crossing, interval, fit): help(analysis.boundary) in Python, "
-                      "docs/DESIGN.md §16.")
+                      "docs/DESIGN.md §15.")
     p.add_argument("file", help="the sweep's HDF5 file (shallowsweep run -o)")
     p.add_argument("--x", required=True, help="the axis the boundary lies on (e.g. width)")
     p.add_argument("--y", required=True, help="one point per value of this axis (e.g. n)")

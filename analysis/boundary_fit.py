@@ -1,7 +1,7 @@
 """The statistics of analysis.boundary, on plain arrays (no file, no Dataset): the monotone
 (isotonic) fit of a column's converged fractions, its 1/2 crossing, the bootstrap over seeds,
 and the weighted least-squares power law with its intervals. The definitions are
-analysis.boundary's module docstring and DESIGN.md §16.
+analysis.boundary's module docstring and DESIGN.md §15.
 
 Dimension letters: k cells along x, s seeds, B bootstrap replicates, q columns (values of y).
 A column S is (k, s): 1.0 success, 0.0 not, NaN not usable; t (k,) the cells' positions on

@@ -8,9 +8,12 @@
  * the trainers next to it nothing.
  *
  * Signals (signals.c): SIGINT, SIGTERM, SIGUSR1 set a flag: rank 0 stops serving, a worker
- * abandons the cell in hand (it stays pending) and reports; everyone leaves ssw_engine_run
- * with stats->stopped set, so the caller can close the store and exit 75. A second signal
- * calls _exit(75) at once (finished cells are safe: the file's metadata is frozen).
+ * stops the cell in hand and reports; everyone leaves ssw_engine_run with stats->stopped set,
+ * so the caller can close the store and exit 75. With job->checkpoints the stopped cell's
+ * training state is kept there (checkpoint.h) and a later run continues it from where it
+ * stopped (DESIGN.md §13); without, or when nothing was trained yet, it is abandoned. Either
+ * way it stays pending. A second signal calls _exit(75) at once (finished cells are safe: the
+ * file's metadata is frozen; a checkpoint being written is not yet renamed into place).
  */
 #ifndef SHALLOWSWEEP_ENGINE_H
 #define SHALLOWSWEEP_ENGINE_H
@@ -21,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "shallowsweep/checkpoint.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
@@ -39,13 +43,19 @@ extern volatile sig_atomic_t ssw_stop_signal;
 SSW_NODISCARD int ssw_signals_install(void);
 
 /* Train one cell into r. Returns SSW_OK with r->status set (a cell that cannot be trained
- * returns SSW_OK with status 4 and its message), SSW_ERR_STOPPED when *stop became nonzero
- * (the cell is abandoned), any other code for a fatal error. */
-typedef int (*ssw_engine_cell_fn)(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
+ * returns SSW_OK with status 4 and its message), SSW_ERR_STOPPED when *stop became nonzero,
+ * any other code for a fatal error. state is NULL when stopped cells are abandoned; else
+ * *state on entry is NULL or a kept state to continue from (a function that cannot use it
+ * destroys it and starts from step 0, so that *state NULL after SSW_OK says it was not used),
+ * and after SSW_ERR_STOPPED *state is what to keep (NULL: nothing, the cell is abandoned),
+ * as ssw_trainer_resume (train_state.h) does it. The caller destroys *state. */
+typedef int (*ssw_engine_cell_fn)(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop,
+                                  ssw_train_state_t **state);
 
 /* The default cell function: ctx is the ssw_sweep_t; parameters of the cell, then
- * ssw_cell_train. */
-SSW_NODISCARD int ssw_engine_train_cell(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop);
+ * ssw_cell_train_resume. */
+SSW_NODISCARD int ssw_engine_train_cell(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop,
+                                        ssw_train_state_t **state);
 
 typedef struct ssw_engine_job {
   int64_t ncells;            /* cells of the grid */
@@ -54,6 +64,10 @@ typedef struct ssw_engine_job {
   ssw_engine_cell_fn cell;   /* every rank */
   void *cell_ctx;
   ssw_store_t *store;        /* results are written here; NULL: not written (benchmarks) */
+  ssw_checkpoints_t *checkpoints; /* every rank: a stopped cell is kept here and a listed one
+                                     continued, its checkpoint deleted once the cell is written;
+                                     NULL: stopped cells are abandoned */
+  FILE *notes;               /* every rank: one line per checkpoint kept, continued or refused; NULL: none */
   /* rank 0 only: */
   const int64_t *pending;    /* (npending) cells to run, any order */
   int64_t npending;
@@ -83,6 +97,8 @@ typedef struct ssw_engine_stats {
   double write_s;         /* writing cells */
   double busy_s;          /* from a trainer's first request to its last reply */
   int trainers;           /* ranks that trained */
+  int64_t kept;           /* cells stopped in hand whose state was kept as a checkpoint */
+  int64_t continued;      /* cells continued from a checkpoint */
   bool stopped;           /* a stop signal reached some rank: resume to finish */
 } ssw_engine_stats_t;
 

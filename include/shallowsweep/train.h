@@ -128,6 +128,8 @@ typedef struct ssw_trainer {
   unsigned char *sign0;    /* (m, n_loss) preactivation > 0 at step 0, laid out as ws.Z */
   ssw_workspace_t ws;      /* for n_loss samples */
   bool skip_edge;          /* benchmarks only: leave the edge ratios NaN (ssw_trainer_init: false) */
+  int64_t stop_at;         /* tests only: stop (as if signalled) at the top of update stop_at, unless
+                              the run started there; 0 never (ssw_trainer_init: 0) */
 } ssw_trainer_t;
 
 /* The model of a cell's cost and memory that plan, the scheduler and the deadline use:
@@ -141,7 +143,8 @@ double ssw_trainer_memory(const ssw_params_t *p);
 SSW_NODISCARD int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p);
 void ssw_trainer_fini(ssw_trainer_t *t);
 /* Train from theta0 into r (r->k must equal p.record_points). If stop is non-NULL and
- * becomes nonzero, return SSW_ERR_STOPPED promptly (the cell is abandoned). No allocation. */
+ * becomes nonzero, return SSW_ERR_STOPPED promptly (the cell is abandoned; to keep it and
+ * continue later, ssw_trainer_resume of train_state.h). No allocation. */
 SSW_NODISCARD int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop);
 
 /* The one entry point: resolve, check, train. r must be ssw_result_init'ed with

@@ -45,8 +45,11 @@ const ssw_command_t ssw_command_run = {
         "Every rank holds a lock on OUT.h5 itself while it is open: a second run on the\n"
         "same file, by any path or link, is refused until the first (and any orphaned\n"
         "rank of it) is gone.\n"
-        "SIGINT, SIGTERM, SIGUSR1: stop, abandon the cells in hand, close, exit 75; resume\n"
-        "later with --resume. A second signal exits at once; finished cells are kept.\n"
+        "SIGINT, SIGTERM, SIGUSR1: stop, keep each cell in hand as a checkpoint in\n"
+        "OUT.h5.checkpoints/, close, exit 75; --resume continues those cells from where they\n"
+        "stopped (removed once the sweep is complete). A second signal exits at once;\n"
+        "finished cells are kept, and a cell in hand then runs again from its last checkpoint\n"
+        "or from step 0.\n"
         "Exit: 0 all cells done; 75 stopped; 2 bad input or OUT.h5 exists; 1 other errors.\n",
 };
 
@@ -256,11 +259,23 @@ static void print_summary(const run_args_t *a, const ssw_engine_stats_t *st, int
           st->busy_s > 0 ? 100 * st->train_s / st->busy_s : 0.0, st->busy_s > 0 ? 100 * st->write_s / st->busy_s : 0.0,
           st->busy_s > 0 ? 100 * (st->busy_s - work) / st->busy_s : 0.0, (long long)st->messages,
           st->elapsed_s > 0 ? 100 * st->master_cpu_s / st->elapsed_s : 0.0);
+  if (st->continued > 0 || st->kept > 0) /* the overnight test reads this line */
+    fprintf(stderr, "shallowsweep run: checkpoints: %lld cells continued from one, %lld stopped cells kept in one\n",
+            (long long)st->continued, (long long)st->kept);
   if (st->stopped) {
     char hint[8192];
     resume_command(a, size, hint, sizeof hint);
     fprintf(stderr, "shallowsweep run: stopped (a signal, or the deadline); finish with: %s\n", hint);
   }
+}
+
+/* The sweep is complete: its checkpoint directory goes (a failure is said, not fatal: every
+ * cell is written). */
+static void remove_checkpoints(ssw_checkpoints_t *checkpoints) {
+  if (ssw_checkpoints_remove_all(checkpoints) == SSW_OK) return;
+  fprintf(stderr, "shallowsweep run: every cell is done, but %s; delete %s by hand\n", ssw_error_reason(),
+          ssw_checkpoints_dir(checkpoints));
+  ssw_error_clear();
 }
 
 /* Rank 0 learns the job's end (it may ask squeue); the others wait for its verdict. Collective on comm. */
@@ -290,8 +305,11 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   SSW_TRY(sweep_spec(sweep, &spec, &steps));
   ssw_store_t *store = NULL;
   SSW_TRY(open_output(comm, rank, a, &spec, &store));
+  ssw_checkpoints_t *checkpoints = NULL;
+  SSW_TRY(ssw_checkpoints_open(&checkpoints, a->out, spec.sweep_canonical)); /* every rank lists them */
   ssw_engine_job_t job = {.ncells = ssw_store_ncells(store), .k = spec.k, .steps = steps,
-                          .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store};
+                          .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store,
+                          .checkpoints = checkpoints, .notes = stderr};
   if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &cost));
   ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL,
                             .deadline = rank == 0 ? &deadline : NULL};
@@ -299,7 +317,9 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   ssw_blas_single_thread();
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
   SSW_TRY(ssw_store_close(&store));
+  if (rank == 0 && !stats.stopped) remove_checkpoints(checkpoints);
   if (rank == 0) print_summary(a, &stats, size);
+  ssw_checkpoints_close(&checkpoints);
   *stopped = stats.stopped;
   free(pending);
   free(cost);

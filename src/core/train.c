@@ -9,6 +9,7 @@
 #include "shallowsweep/error.h"
 #include "shallowsweep/init.h"
 #include "shallowsweep/ntk.h"
+#include "train_impl.h"
 
 const char *const ssw_series_names[SSW_SERIES_COUNT] = {
     "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio"};
@@ -268,12 +269,7 @@ void ssw_trainer_fini(ssw_trainer_t *t) {
 
 /* ---- the loop ---- */
 
-typedef struct {
-  double W0_norm, a0_norm; /* ||W_0||_F, ||a_0|| */
-  double edge_s;           /* seconds in edge_ratio */
-  double flops;            /* model flops so far */
-  int64_t next_record;     /* index into r->steps */
-} run_state_t;
+typedef ssw_run_state_t run_state_t;
 
 static double norm2(const double *v, int64_t count) {
   double s = 0.0;
@@ -405,12 +401,18 @@ static int edge_ratio(ssw_trainer_t *t, run_state_t *st, double *ratio) {
   return SSW_OK;
 }
 
+/* The norms inner_dist and outer_dist divide by: functions of theta_0 alone. */
+static void initial_norms(const ssw_trainer_t *t, run_state_t *st) {
+  const ssw_model_t *M = &t->M;
+  st->W0_norm = norm2(t->theta0, M->m * M->d);
+  st->a0_norm = norm2(t->theta0 + ssw_theta_a(M), M->m);
+}
+
 static int start(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
   const ssw_model_t *M = &t->M;
   const int64_t P = ssw_theta_size(M), nm = t->n_loss * M->m;
   memcpy(t->theta, t->theta0, (size_t)P * sizeof *t->theta);
-  st->W0_norm = norm2(t->theta0, M->m * M->d);
-  st->a0_norm = norm2(t->theta0 + ssw_theta_a(M), M->m);
+  initial_norms(t, st);
   if (t->p.ntk_eigs)
     SSW_TRY(ssw_ntk_extreme_eigs(M, t->theta0, t->n_loss, t->X, t->groups, &r->ntk_min, &r->ntk_max));
   SSW_TRY(full_loss_grad(t, st, &r->init_loss));
@@ -439,20 +441,29 @@ static int finish(ssw_trainer_t *t, ssw_result_t *r, run_state_t *st) {
   return SSW_OK;
 }
 
-int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop) {
+int ssw_trainer_resume(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop,
+                       ssw_train_state_t **state) {
   const ssw_params_t *p = &t->p;
   SSW_REQUIRE(r->k == p->record_points, SSW_ERR_INTERNAL, "result has %lld record points, params %lld",
               (long long)r->k, (long long)p->record_points);
   ssw_result_clear(r);
   SSW_TRY(ssw_record_steps(p->max_iters, r->k, p->record_spacing, r->steps));
   const double t0 = ssw_clock_monotonic();
+  double wall_before = 0.0, L = NAN;
+  int64_t first = 0;
   run_state_t st = {0};
-  SSW_TRY(start(t, r, &st));
+  if (state && *state) {
+    SSW_TRY(ssw_train_state_restore(t, r, &st, *state, &first, &L, &wall_before));
+    initial_norms(t, &st);
+  } else {
+    SSW_TRY(start(t, r, &st));
+    L = r->init_loss;
+  }
   const bool sgd = p->batch_size > 0;
-  double L = r->init_loss;
   int rc = SSW_OK;
-  for (int64_t step = 0;; step++) {
-    if (stop && *stop) return SSW_ERROR(SSW_ERR_STOPPED, "stopped by a signal at step %lld", (long long)step);
+  for (int64_t step = first;; step++) {
+    if ((stop && *stop) || (t->stop_at > 0 && step == t->stop_at && step > first))
+      return ssw_train_state_keep(t, r, &st, step, L, wall_before + ssw_clock_monotonic() - t0, state);
     const bool check = !sgd || step == p->max_iters ||
                        (st.next_record < r->k && step == r->steps[st.next_record]);
     if (step > 0 && check) {
@@ -468,17 +479,16 @@ int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic
   }
   SSW_TRY(rc);
   SSW_TRY(finish(t, r, &st));
-  r->wall_s = ssw_clock_monotonic() - t0;
+  r->wall_s = wall_before + ssw_clock_monotonic() - t0;
   r->edge_s = st.edge_s;
   r->gflops = r->wall_s > 0 ? st.flops / r->wall_s * 1e-9 : NAN;
   return SSW_OK;
 }
 
+int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop) {
+  return ssw_trainer_resume(t, r, stop, NULL);
+}
+
 int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop) {
-  ssw_trainer_t t;
-  int rc = ssw_trainer_init(&t, p);
-  if (rc == SSW_OK) rc = ssw_trainer_run(&t, r, stop);
-  ssw_trainer_fini(&t);
-  if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
-  return SSW_OK;
+  return ssw_cell_train_resume(p, r, stop, NULL);
 }

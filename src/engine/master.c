@@ -154,7 +154,8 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
     if (ssw_stop_signal && !stopping) {
       stopping = true;
       if (opts->progress)
-        fprintf(opts->progress, "shallowsweep: signal %d: stopping; workers abandon their cells\n", (int)ssw_stop_signal);
+        fprintf(opts->progress, "shallowsweep: signal %d: stopping; workers %s\n", (int)ssw_stop_signal,
+                job->checkpoints ? "keep the cells in hand as checkpoints" : "abandon their cells");
     }
     progress_maybe(pg, opts, q, st);
     int flag = 0;
@@ -209,16 +210,19 @@ static double cpu_seconds(void) {
 
 /* Sum the timings and the stop flag over all ranks without spinning. */
 static int finish(MPI_Comm comm, bool trained, ssw_engine_stats_t *st) {
-  double mine[5] = {ssw_stop_signal || st->stopped ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0};
-  double sum[5];
+  double mine[7] = {ssw_stop_signal || st->stopped ? 1.0 : 0.0, st->train_s, st->write_s, st->busy_s, trained ? 1.0 : 0.0,
+                    (double)st->kept, (double)st->continued};
+  double sum[7];
   MPI_Request req;
-  MPI_CHECK(MPI_Iallreduce(mine, sum, 5, MPI_DOUBLE, MPI_SUM, comm, &req));
+  MPI_CHECK(MPI_Iallreduce(mine, sum, 7, MPI_DOUBLE, MPI_SUM, comm, &req));
   SSW_TRY(ssw_engine_wait(&req, MPI_STATUS_IGNORE));
   st->stopped = sum[0] > 0;
   st->train_s = sum[1];
   st->write_s = sum[2];
   st->busy_s = sum[3];
   st->trainers = (int)sum[4];
+  st->kept = (int64_t)sum[5];
+  st->continued = (int64_t)sum[6];
   return SSW_OK;
 }
 

@@ -36,10 +36,16 @@ int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t 
                        ssw_engine_stats_t *stats) {
   ssw_result_clear(r);
   if (job->steps) memcpy(r->steps, job->steps, (size_t)job->k * sizeof *r->steps);
+  ssw_train_state_t *state = NULL;
+  SSW_TRY(ssw_engine_checkpoint_load(job, index, &state));
+  const int64_t offered = state ? state->step : 0;
   double t0 = ssw_clock_monotonic();
-  int rc = job->cell(job->cell_ctx, index, r, &ssw_stop_signal);
+  int rc = job->cell(job->cell_ctx, index, r, &ssw_stop_signal, job->checkpoints ? &state : NULL);
   double t1 = ssw_clock_monotonic();
   stats->train_s += t1 - t0;
+  if (rc == SSW_ERR_STOPPED) ssw_engine_checkpoint_keep(job, index, state, stats);
+  else if (rc == SSW_OK && offered) ssw_engine_checkpoint_used(job, index, offered, state != NULL, stats);
+  ssw_train_state_destroy(&state);
   if (rc == SSW_ERR_STOPPED) return rc;
   if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
   if (r->status == SSW_STATUS_PENDING) {
@@ -51,6 +57,8 @@ int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t 
     rc = ssw_store_write_cell(job->store, index, r, rank);
     if (rc != SSW_OK) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
     stats->write_s += ssw_clock_monotonic() - t1;
+    ssw_engine_checkpoint_done(job, index); /* after the status: a kill in between leaves a done cell's
+                                               checkpoint, which nothing reads; completion removes it */
   }
   return SSW_OK;
 }

@@ -8,6 +8,7 @@
  *   dump.c     one cell's data, weights and result in a file of its own (cell --dump)
  *   lock.c     the job's writer lock, on the output file's inode
  *   frozen.c   the checksum of the frozen metadata (axis values and labels, steps, sweep)
+ *   checkpoint.c  stopped cells' checkpoints, one plain file per cell beside the sweep file
  * Dimension letters: A1..Ak the grid axes (k = naxes), C = A1*...*Ak cells, K record points.
  */
 #ifndef SHALLOWSWEEP_STORE_IMPL_H

@@ -17,15 +17,17 @@
 
 enum { K = 30 }; /* record points, as in sweeps/quickstart.yaml */
 
-static int zero_work(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop) {
-  (void)ctx, (void)index, (void)stop;
+static int zero_work(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop,
+                     ssw_train_state_t **state) {
+  (void)ctx, (void)index, (void)stop, (void)state;
   r->status = SSW_STATUS_MAX_ITERS;
   r->wall_s = 0;
   return SSW_OK;
 }
 
-static int failing(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop) {
-  (void)ctx, (void)stop;
+static int failing(void *ctx, int64_t index, ssw_result_t *r, const volatile sig_atomic_t *stop,
+                   ssw_train_state_t **state) {
+  (void)ctx, (void)stop, (void)state;
   for (int t = 0; t < K; t++) r->series[SSW_SERIES_LOSS][t] = (double)index / (1.0 + t);
   r->status = index % 5 == 2 ? SSW_STATUS_FAILED : SSW_STATUS_CONVERGED;
   if (r->status == SSW_STATUS_FAILED) snprintf(r->message, sizeof r->message, "injected failure in cell %lld", (long long)index);

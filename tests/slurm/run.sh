@@ -199,10 +199,10 @@ test_overnight() {
   for id in $ids; do
     scontrol show job -o "$id" | grep -o 'JobId=[^ ]*\|JobState=[^ ]*\|ExitCode=[^ ]*\|RunTime=[^ ]*\|TimeLimit=[^ ]*\|StartTime=[^ ]*\|EndTime=[^ ]*\|Dependency=[^ ]*' | paste -sd' '
   done
-  echo "---- chain.h5.chain: job, end, cells done before, after, exit code of run"
+  echo "---- chain.h5.chain: job, end, cells done before, after, exit code of run, cells in checkpoints"
   cat chain.h5.chain
   echo "---- how each job ended"
-  grep -h "stopped cleanly\|sweep complete\|USR1:\|deadline (\|error:" "${logs[@]}"
+  grep -h "stopped cleanly\|sweep complete\|USR1:\|deadline (\|error:\|checkpoint" "${logs[@]}"
 
   [[ ${#logs[@]} -ge 2 ]] || { show_logs "${logs[@]}"; fail "the sweep finished in one job: it should need several"; }
   grep -q "overnight job $target .*USR1: the time limit is near" "$name-$target.out" &&
@@ -215,6 +215,16 @@ test_overnight() {
   grep -q "sweep complete after" "${logs[@]}" || { show_logs "${logs[@]}"; fail "no final summary in the logs"; }
   expect_all_done chain.h5 "${logs[-1]}"
   "$SHALLOWSWEEP" status chain.h5 --verify | grep -q "0 damaged" || fail "status --verify found damaged cells in chain.h5"
+  # Graceful stops lose no work (DESIGN.md §13): the USR1 above found cells in hand, which were
+  # kept as checkpoints, counted in chain.h5.chain, and continued by a later job of the chain.
+  local kept continued
+  kept=$(awk '$6 > 0 { n++ } END { print n + 0 }' chain.h5.chain)
+  continued=$(grep -h "continued from its checkpoint at step" "${logs[@]}" | wc -l)
+  grep -q "stopped at step [0-9]*: kept in .*chain.h5.checkpoints/cell-[0-9]*.ckpt" "$name-$target.out" &&
+    ((kept >= 1 && continued >= 1)) ||
+    { show_logs "${logs[@]}"; fail "no checkpoint kept by job $target and continued later (chain lines with kept cells: $kept, continued: $continued)"; }
+  [[ ! -e chain.h5.checkpoints ]] || fail "chain.h5.checkpoints outlived the sweep: $(ls chain.h5.checkpoints)"
+  say "checkpoints: $kept job(s) ended with cells kept, $continued cell(s) continued from one"
   "$PY" "$here/compare_h5.py" chain.h5 ref.h5 || fail "the resumed chain's data differ from the uninterrupted run"
 }
 
