@@ -147,6 +147,16 @@ void ssw_trainer_fini(ssw_trainer_t *t);
  * continue later, ssw_trainer_resume of train_state.h). No allocation. */
 SSW_NODISCARD int ssw_trainer_run(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_atomic_t *stop);
 
+/* Progress of the cell being trained, for a worker's reports to rank 0: the trainer calls the
+ * hook between updates, at most once every SSW_TRAIN_PROGRESS_S seconds, with the step it is
+ * at, the budget and the seconds the cell has trained (earlier jobs included). One hook per
+ * process (like the stop flag: one trainer runs at a time); NULL removes it. */
+#define SSW_TRAIN_PROGRESS_S 1.0
+typedef void (*ssw_train_progress_fn)(void *ctx, int64_t step, int64_t max_iters, double elapsed_s);
+void ssw_train_set_progress(ssw_train_progress_fn fn, void *ctx);
+/* The trainer's side: call the hook if one is set and its interval has passed. */
+void ssw_train_progress_tick(int64_t step, int64_t max_iters, double wall_before, double t0);
+
 /* The one entry point: resolve, check, train. r must be ssw_result_init'ed with
  * k = record_points. A bad parameter returns SSW_ERR_INPUT. Not collective. */
 SSW_NODISCARD int ssw_cell_train(const ssw_params_t *p, ssw_result_t *r, const volatile sig_atomic_t *stop);

@@ -474,6 +474,7 @@ int ssw_trainer_resume(ssw_trainer_t *t, ssw_result_t *r, const volatile sig_ato
       note_descent(r, before, L);
     }
     if (check && evaluate(t, r, &st, step, L, &rc)) break;
+    if ((step & 63) == 0) ssw_train_progress_tick(step, p->max_iters, wall_before, t0);
     if (sgd) SSW_TRY(batch_step(t, &st, step));
     else update(t);
   }

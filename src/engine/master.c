@@ -145,6 +145,19 @@ static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engin
   return SSW_OK;
 }
 
+/* Take every step report that has arrived (TAG_PROGRESS, protocol.h). */
+static int take_progress(MPI_Comm comm, ssw_progress_t *pg) {
+  for (;;) {
+    int flag = 0;
+    MPI_Status status;
+    MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, comm, &flag, &status));
+    if (!flag) return SSW_OK;
+    int64_t msg[PROGRESS_FIELDS];
+    MPI_CHECK(MPI_Recv(msg, PROGRESS_FIELDS, MPI_INT64_T, status.MPI_SOURCE, TAG_PROGRESS, comm, MPI_STATUS_IGNORE));
+    ssw_progress_step(pg, status.MPI_SOURCE, msg[0], 1e-9 * (double)msg[1], 1e-9 * (double)msg[2], ssw_clock_monotonic());
+  }
+}
+
 static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts,
                   queue_t *q, ssw_progress_t *pg, ssw_engine_stats_t *st) {
   int active = size - 1, round = 0;
@@ -157,6 +170,7 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
         fprintf(opts->progress, "shallowsweep: signal %d: stopping; workers %s\n", (int)ssw_stop_signal,
                 job->checkpoints ? "keep the cells in hand as checkpoints" : "abandon their cells");
     }
+    SSW_TRY(take_progress(comm, pg));
     progress_maybe(pg, opts, q, st);
     int flag = 0;
     MPI_Status status;
@@ -173,7 +187,7 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
                       &retired));
     if (retired) active--;
   }
-  return SSW_OK;
+  return take_progress(comm, pg); /* sent before each worker's last report: none left behind */
 }
 
 /* ---- rank 0 alone ---- */

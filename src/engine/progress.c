@@ -52,6 +52,9 @@ void ssw_progress_step(ssw_progress_t *pg, int rank, int64_t cell, double fracti
 
 /* ---- the model ---- */
 
+/* A cell's own reported rate predicts its rest once it is this far through its budget. */
+static const double OWN_RATE_FRACTION = 0.05;
+
 typedef struct {
   double s_per_cost;  /* seconds per unit of cost actually run */
   double mean_used;   /* cost-weighted share of the budget finished cells used */
@@ -67,7 +70,7 @@ static speed_t speed(const ssw_progress_t *pg, const ssw_queued_t *queue, int64_
   int64_t from = 0;
   for (int w = 1; w <= pg->workers; w++) {
     const ssw_hand_t *h = &pg->hands[w];
-    if (h->cell < 0 || !(h->fraction > 0.001) || !(h->cell_elapsed > 0)) continue;
+    if (h->cell < 0 || !(h->fraction >= OWN_RATE_FRACTION) || !(h->cell_elapsed > 0)) continue;
     for (int64_t i = h->first; i < h->first + h->count; i++)
       if (queue[i].index == h->cell) {
         secs += h->cell_elapsed;
@@ -108,9 +111,11 @@ static double in_hand(const ssw_progress_t *pg, const ssw_hand_t *h, const ssw_q
       if (reported_later) continue;
     }
     double p;
-    if (h->cell == queue[i].index) { /* its own rate: elapsed / fraction per budget */
+    if (h->cell == queue[i].index) { /* its own rate, elapsed / fraction per budget, once it has
+                                          run long enough that its setup (data, the initial edge
+                                          ratio) no longer dominates the elapsed time */
       p = fmin(h->fraction, 0.999);
-      if (p > 0.001 && h->cell_elapsed > 0) budget = h->cell_elapsed / p;
+      if (p >= OWN_RATE_FRACTION && h->cell_elapsed > 0) budget = h->cell_elapsed / p;
       left += fmax(budget * (used_beyond(pg, p) - p) - (now - h->reported), 0);
       current_found = true;
       continue;

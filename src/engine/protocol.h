@@ -6,6 +6,9 @@
  *     n cells finished since the last report; stopped = 1 when a signal made the worker
  *     abandon the rest of its batch (those cells stay pending).
  *   work (TAG_WORK, int64): [n, index_1, ..., index_n]; n = 0 means stop.
+ * While a cell trains, at most once a second (SSW_TRAIN_PROGRESS_S):
+ *   progress (TAG_PROGRESS, int64): [index, step / max_iters in units of 1e-9, ns trained]
+ *     rank 0 receives these whenever it looks for reports, and drains them at the end.
  */
 #ifndef SHALLOWSWEEP_ENGINE_PROTOCOL_H
 #define SHALLOWSWEEP_ENGINE_PROTOCOL_H
@@ -13,7 +16,8 @@
 #include "shallowsweep/error.h"
 #include "shallowsweep/engine.h"
 
-enum { TAG_REPORT = 701, TAG_WORK = 702 };
+enum { TAG_REPORT = 701, TAG_WORK = 702, TAG_PROGRESS = 703 };
+enum { PROGRESS_FIELDS = 3 };
 enum {
   REPORT_HEADER = 2,
   REPORT_FIELDS = 5,

@@ -63,9 +63,24 @@ int ssw_engine_do_cell(const ssw_engine_job_t *job, int64_t index, ssw_result_t 
   return SSW_OK;
 }
 
+/* Where step progress goes: rank 0, about the cell in hand. */
+typedef struct {
+  MPI_Comm comm;
+  int64_t index;
+} reporter_t;
+
+/* The trainer's progress hook: one small message to rank 0 (eager: it does not wait). A
+ * failed send only loses the report. */
+static void report_progress(void *ctx, int64_t step, int64_t max_iters, double elapsed_s) {
+  const reporter_t *rep = ctx;
+  int64_t msg[PROGRESS_FIELDS] = {rep->index, max_iters > 0 ? (int64_t)llround(1e9 * (double)step / (double)max_iters) : 0,
+                                  (int64_t)llround(elapsed_s * 1e9)};
+  (void)MPI_Send(msg, PROGRESS_FIELDS, MPI_INT64_T, 0, TAG_PROGRESS, rep->comm);
+}
+
 /* Train the cells of one work message; fill the next report. */
 static int work_batch(const ssw_engine_job_t *job, const int64_t *work, int rank, ssw_result_t *r,
-                      int64_t *report, ssw_engine_stats_t *stats) {
+                      int64_t *report, ssw_engine_stats_t *stats, reporter_t *rep) {
   int64_t n = 0, stopped = 0;
   for (int64_t i = 0; i < work[0]; i++) {
     if (ssw_stop_signal) {
@@ -73,6 +88,7 @@ static int work_batch(const ssw_engine_job_t *job, const int64_t *work, int rank
       break;
     }
     int64_t index = work[1 + i];
+    rep->index = index;
     int rc = ssw_engine_do_cell(job, index, r, rank, stats);
     if (rc == SSW_ERR_STOPPED) {
       stopped = 1;
@@ -97,6 +113,8 @@ int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_sta
   int64_t report[REPORT_MAX] = {0}, work[WORK_MAX];
   ssw_result_t r;
   SSW_TRY(ssw_result_init(&r, job->k));
+  reporter_t rep = {.comm = comm, .index = -1};
+  ssw_train_set_progress(report_progress, &rep);
   double t_start = ssw_clock_monotonic();
   int rc = SSW_OK;
   for (;;) {
@@ -112,9 +130,10 @@ int ssw_engine_worker(MPI_Comm comm, const ssw_engine_job_t *job, ssw_engine_sta
     }
     if ((rc = ssw_engine_wait(&req, MPI_STATUS_IGNORE)) != SSW_OK) break;
     if (work[0] == 0) break;
-    if ((rc = work_batch(job, work, rank, &r, report, stats)) != SSW_OK) break;
+    if ((rc = work_batch(job, work, rank, &r, report, stats, &rep)) != SSW_OK) break;
   }
   stats->busy_s += ssw_clock_monotonic() - t_start;
+  ssw_train_set_progress(NULL, NULL);
   ssw_result_fini(&r);
   return rc == SSW_OK ? SSW_OK : ssw_error_frame(rc, __FILE__, __LINE__, __func__);
 }

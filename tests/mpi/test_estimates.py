@@ -95,3 +95,25 @@ def test_eta_at_half_done_within_1_5x(tmp_path):
     assert remaining > 3, "the sweep ran too fast to test the ETA:\n" + "".join(lines)
     assert 1 / FACTOR <= max(half[1], 0.5) / remaining <= FACTOR, "".join(lines)
     assert any("cells/s" in l and "elapsed" in l for l in lines)
+
+
+def test_eta_from_step_progress_before_any_cell_finishes(tmp_path):
+    """Two long cells, one per worker: before either finishes, the ETA must come from the
+    workers' step reports (at most one a second each) and be within 1.5x of what remained."""
+    proc = subprocess.Popen(run_cmd(os.path.join(HERE, "eta_long_cells.yaml"), tmp_path / "long.h5"), env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = []
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        m = re.search(r"running 0/2 done .*ETA (\d+:\d\d:\d\d) \(from the progress of 2 cells in hand\)", line)
+        if m:
+            seen.append((time.monotonic(), seconds(m.group(1))))
+    assert proc.wait(timeout=300) == 0, "".join(lines)
+    end = time.monotonic()
+    assert len(seen) >= 3, "no ETA from step progress:\n" + "".join(lines)
+    t, eta = seen[len(seen) // 2]  # half way through the lines that rest on step progress
+    remaining = end - t
+    print(f"ETA {eta} s from step progress, {remaining:.1f} s remained")
+    assert remaining > 3, "".join(lines)
+    assert 1 / FACTOR <= max(eta, 0.5) / remaining <= FACTOR, "".join(lines)
