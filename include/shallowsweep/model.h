@@ -57,11 +57,15 @@ typedef struct ssw_workspace {
   int64_t n_max, m, d;
   bool keep_z;   /* leave Z of the last call in Z (default true; the fused kernel skips it if false) */
   double *Z;     /* (m, n_max) preactivations, neuron-major: row j is z_j over the samples */
-  double *H;     /* (m, n_max) sigma(Z), kept for activations costly to recompute */
+  double *H;     /* (m8, n_max) sigma(Z), kept for activations costly to recompute; m8 = m rounded up
+                    to a multiple of 8 (the fused kernel's blocks of 8 neurons) */
   double *h_row; /* (n_max) one row of sigma(Z) for cheap activations */
   double *G;     /* (block, n) the backward's G = (s/n) a .* sigma'(Z) .* r^T, one block of neurons */
   double *r;     /* (n_max) residuals f - y */
-  double *XT;    /* (d, n_max) the inputs transposed, for the fused kernel */
+  double *pack;  /* (m8 (dp + 3)) the fused kernel's W, b, s a, (s/n) a by blocks of 8 neurons; dp: d
+                    padded to 2, 4 or 8 (d itself beyond 8) */
+  double *XP;    /* (n_max, dp) the inputs padded with zeros, for the fused kernel */
+  double *fpart; /* (n_max, 8) the fused kernel's partial sums of f */
 } ssw_workspace_t;
 
 SSW_NODISCARD int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d);

@@ -39,6 +39,9 @@ static int64_t workspace_g_size(int64_t n_max, int64_t m) {
   return g_size < m * n_max ? g_size : m * n_max;
 }
 
+/* Neurons rounded up to the fused kernel's blocks of 8 (fused_regs.c). */
+static int64_t neurons_padded(int64_t m) { return (m + 7) / 8 * 8; }
+
 int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d) {
   memset(ws, 0, sizeof *ws);
   ws->n_max = n_max;
@@ -46,16 +49,20 @@ int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d)
   ws->d = d;
   ws->keep_z = true;
   SSW_ALLOC(ws->Z, m * n_max);
-  SSW_ALLOC(ws->H, m * n_max); /* touched only for activations kept, not recomputed */
+  SSW_ALLOC(ws->H, neurons_padded(m) * n_max); /* touched only for activations kept, not recomputed */
   SSW_ALLOC(ws->h_row, n_max);
   SSW_ALLOC(ws->G, workspace_g_size(n_max, m));
   SSW_ALLOC(ws->r, n_max);
-  SSW_ALLOC(ws->XT, d * n_max);
+  const int64_t dp = ssw_fused_padded_dim(d);
+  SSW_ALLOC(ws->pack, neurons_padded(m) * (dp + 3));
+  SSW_ALLOC(ws->XP, n_max * dp);
+  SSW_ALLOC(ws->fpart, 8 * n_max);
   return SSW_OK;
 }
 
 double ssw_workspace_bytes(int64_t n_max, int64_t m, int64_t d) {
-  return (double)sizeof(double) * (2.0 * (double)m * (double)n_max + (2.0 + (double)d) * (double)n_max +
+  const double m8 = (double)neurons_padded(m), dp = (double)ssw_fused_padded_dim(d);
+  return (double)sizeof(double) * (((double)m + m8 + 10.0 + dp) * (double)n_max + m8 * (dp + 3.0) +
                                    (double)workspace_g_size(n_max, m));
 }
 
@@ -65,7 +72,9 @@ void ssw_workspace_fini(ssw_workspace_t *ws) {
   free(ws->h_row);
   free(ws->G);
   free(ws->r);
-  free(ws->XT);
+  free(ws->pack);
+  free(ws->XP);
+  free(ws->fpart);
   memset(ws, 0, sizeof *ws);
 }
 
