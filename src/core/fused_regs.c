@@ -1,7 +1,7 @@
 /* The register-blocked fused loss-and-gradient kernel for small input dimensions (d <=
  * SSW_FUSED_MAX_DIM), compiled once per instruction set (src/core/meson.build). Shapes as in
- * model.h: n samples, d inputs, m hidden units; a block is L = 8 neurons, one eight-lane vector
- * (simd_v8.h), mb = ceil(m / L) blocks.
+ * model.h: n samples, d inputs, m hidden units; a block is L = 8 neurons (one AVX-512 vector,
+ * two AVX2 ones: simd_vec.h), mb = ceil(m / L) blocks.
  *
  * With d this small the BLAS path's GEMMs have an inner dimension of d and cannot reach peak,
  * and Z (m, n) and G stream through memory between them. Here the lanes are neurons: a block's
@@ -14,18 +14,21 @@
  * z is recomputed in the backward (d fmas per vector: cheaper than storing and reading Z) and
  * written to ws->Z only when the caller keeps it (the trainer's record points). H is stored,
  * block by block (mb, n, L), for the activations whose sigma' is cheaper from sigma than sigma
- * itself (model.c, stores_h). Each pass is specialized for its activation and for d = 1..8.
+ * itself (model.c, stores_h). Each pass is specialized for its activation and for d padded to
+ * 2, 4 or 8. This file holds the forward and the driver, fused_back.c the backward; both take
+ * a block VD_LANES neurons at a time, so that the weights and sums of those stay in registers
+ * (AVX2 has 16). The lanes of f's partial sums are those of the block, on every set.
  *
  * Bits. Lane l of a block always holds the same neuron on every set, and every sum runs in one
  * fixed order: grad w_jk, grad a_j and grad b_j over i = 0..n-1 one after the other (as the
- * plain loops do), f_i over the blocks in order within each of 8 lanes and then a fixed tree
- * of the 8. With FMA (avx512, avx2) every product-sum is one fma, so the two sets give the same
+ * plain loops do), f_i over the blocks in order within each of the block's 8 lanes and then
+ * a fixed tree of the 8. With FMA (avx512, avx2) every product-sum is one fma, so the two sets give the same
  * bits; baseline (no FMA) rounds a*b+c twice and differs in the last bits. */
 #include <math.h>
 #include <string.h>
 
-#include "act_inline.h"
 #include "act_simd.h"
+#include "fused_regs.h"
 
 #if defined(SSW_ISA_AVX512)
 #define FUSED ssw_fused_loss_grad_avx512
@@ -35,149 +38,54 @@
 #define FUSED ssw_fused_loss_grad_baseline
 #endif
 
-enum { L = V8_LANES };
+enum { L = FUSED_BLOCK };
 
-#define KERNEL static inline __attribute__((always_inline))
+#if defined(SSW_ISA_AVX512) || defined(SSW_ISA_AVX2)
+#define MADD(a, b, c) fma((a), (b), (c))
+#else
+#define MADD(a, b, c) ((a) * (b) + (c))
+#endif
 
-/* One call's operands, the parameters by blocks of L neurons (a padding neuron has w, b, a = 0:
- * it adds exactly 0 to f and its gradient is never stored). */
-typedef struct {
-  ssw_activation_t act;
-  act_params_t P;
-  int64_t n, d, dp, m, mb; /* dp: d padded (ssw_fused_padded_dim) */
-  const double *X;  /* (n, dp) row-major */
-  const double *WT; /* (mb, dp, L): block jb's input k over its L neurons */
-  const double *bT; /* (mb, L) */
-  const double *aT; /* (mb, L) s a_j (forward) */
-  const double *cT; /* (mb, L) (s/n) a_j (backward) */
-  double *H;        /* (mb, n, L) sigma(Z) by blocks, or NULL when recomputed */
-  double *Z;        /* (m, n) neuron-major, or NULL unless kept */
-} fused_t;
-
-/* z = b + sum_k w_k x_k, k in order (D: d, a constant in the specialized copies; w: D vectors
- * in the caller's local array, so that they stay in registers) */
-KERNEL v8 preact(int64_t D, const v8 *w, v8 b, const double *x) {
-  v8 z = b;
-  for (int64_t k = 0; k < D; k++) z = v8_fma(w[k], v8_set1(x[k]), z);
-  return z;
+/* lanes of v (VD_LANES) into rows j0.. of a neuron-major (m, ld) array at column i, the real
+ * neurons only */
+static void scatter_lanes(vd v, int64_t j0, int64_t m, double *rows, int64_t ld, int64_t i) {
+  double t[VD_LANES];
+  vd_store(t, v);
+  for (int64_t l = 0; l < VD_LANES && j0 + l < m; l++) rows[(j0 + l) * ld + i] = t[l];
 }
 
-KERNEL void load_block_w(const fused_t *F, int64_t D, int64_t jb, v8 *w) {
-  for (int64_t k = 0; k < D; k++) w[k] = v8_load(F->WT + (jb * D + k) * L);
-}
-
-/* lanes of v (L) into rows j0.. of a neuron-major (m, ld) array at column i, the real neurons only */
-static void scatter_lanes(v8 v, int64_t j0, int64_t m, double *rows, int64_t ld, int64_t i) {
-  double t[L];
-  v8_store(t, v);
-  for (int64_t l = 0; l < L && j0 + l < m; l++) rows[(j0 + l) * ld + i] = t[l];
-}
-
-/* forward over block jb: fpart (n, L) += s a sigma(z), lane-wise */
-KERNEL void forward_block(const fused_t *F, int64_t D, int64_t jb, v8 *w, double *fpart) {
-  load_block_w(F, D, jb, w);
-  const v8 b = v8_load(F->bT + jb * L), sa = v8_load(F->aT + jb * L);
-  double *Hb = F->H ? F->H + jb * F->n * L : NULL;
+/* forward over neurons lane0.. of block jb: fpart (n, L) += s a sigma(z) in those lanes (lane l
+ * of fpart sums neurons l, l + 8, ... in order, whatever the vector width) */
+KERNEL void forward_sub(const fused_t *F, int64_t D, int64_t jb, int64_t lane0, vd *w, double *fpart) {
+  load_w(F, D, jb, lane0, w);
+  const vd b = vd_load(F->bT + jb * L + lane0), sa = vd_load(F->aT + jb * L + lane0);
+  double *Hb = F->H ? F->H + jb * F->n * L + lane0 : NULL, *fp = fpart + lane0;
   for (int64_t i = 0; i < F->n; i++) {
-    const v8 z = preact(D, w, b, F->X + i * D), h = act_v8(F->act, F->P, z, NULL);
-    if (Hb) v8_store(Hb + i * L, h);
-    if (F->Z) scatter_lanes(z, jb * L, F->m, F->Z, F->n, i);
-    v8_store(fpart + i * L, v8_fma(sa, h, v8_load(fpart + i * L)));
+    const vd z = preact(D, w, b, F->X + i * D), h = act_vd(F->act, F->P, z, NULL);
+    if (Hb) vd_store(Hb + i * L, h);
+    if (F->Z) scatter_lanes(z, jb * L + lane0, F->m, F->Z, F->n, i);
+    vd_store(fp + i * L, vd_fma(sa, h, vd_load(fp + i * L)));
   }
 }
 
-/* backward over block jb from r (n): grad a (times 1/c), grad b and grad W of its neurons, in
- * registers over all samples (gw: D vectors of the caller's, so that they stay registers) */
-KERNEL void backward_block(const fused_t *F, int64_t D, int64_t jb, const double *r, unsigned groups, v8 *w,
-                           v8 *gw, v8 *ga_out, v8 *gb_out) {
-  const bool inner = groups & SSW_GROUP_INNER, bias = groups & SSW_GROUP_BIAS;
-  const bool outer = groups & SSW_GROUP_OUTER, need_g = inner || bias;
-  const double *Hb = F->H ? F->H + jb * F->n * L : NULL;
-  load_block_w(F, D, jb, w);
-  const v8 b = v8_load(F->bT + jb * L), ca = v8_load(F->cT + jb * L);
-  v8 ga = v8_zero(), gb = v8_zero();
-  for (int64_t k = 0; k < D; k++) gw[k] = v8_zero();
-  for (int64_t i = 0; i < F->n; i++) {
-    const double *x = F->X + i * D;
-    const v8 z = preact(D, w, b, x), ri = v8_set1(r[i]);
-    v8 h, g = v8_zero();
-    if (Hb) {
-      h = v8_load(Hb + i * L);
-      if (need_g) g = act_deriv_from_value_v8(F->act, F->P, z, h);
-    } else {
-      h = act_v8(F->act, F->P, z, need_g ? &g : NULL);
-    }
-    if (outer) ga = v8_fma(ri, h, ga);
-    if (!need_g) continue;
-    const v8 gi = v8_mul(v8_mul(ca, ri), g); /* G_ij = ((s/n) a_j r_i) sigma'(z_ij) */
-    if (bias) gb = v8_add(gb, gi);
-    if (inner)
-      for (int64_t k = 0; k < D; k++) gw[k] = v8_fma(gi, v8_set1(x[k]), gw[k]);
-  }
-  *ga_out = ga, *gb_out = gb;
+KERNEL void forward_subs(const fused_t *F, int64_t D, vd *w, double *fpart) {
+  for (int64_t jb = 0; jb < F->mb; jb++)
+    for (int64_t lane0 = 0; lane0 < L && jb * L + lane0 < F->m; lane0 += VD_LANES)
+      forward_sub(F, D, jb, lane0, w, fpart);
 }
 
-/* the block's sums into grad (P): W rows, b and a (a scaled by c = s/n) */
-KERNEL void store_block_grad(const fused_t *F, int64_t jb, const v8 *gw, v8 ga, v8 gb, unsigned groups, double c,
-                             double *grad) {
-  const int64_t m = F->m, d = F->d, j0 = jb * L, lanes = m - j0 < L ? m - j0 : L;
-  double t[L];
-  if (groups & SSW_GROUP_INNER)
-    for (int64_t k = 0; k < d; k++) {
-      v8_store(t, gw[k]);
-      for (int64_t l = 0; l < lanes; l++) grad[(j0 + l) * d + k] = t[l];
-    }
-  if (groups & SSW_GROUP_BIAS) {
-    v8_store(t, gb);
-    for (int64_t l = 0; l < lanes; l++) grad[m * d + j0 + l] = t[l];
-  }
-  if (groups & SSW_GROUP_OUTER) {
-    v8_store(t, ga);
-    for (int64_t l = 0; l < lanes; l++) grad[m * d + m + j0 + l] = c * t[l];
-  }
-}
-
-/* every block of one pass, for d = D (a constant up to 8, else d itself, up to
- * SSW_FUSED_DIM_LIMIT: measurements only). The per-block vectors live in arrays of a constant
- * size, so that for D <= 8 the compiler keeps them in registers. */
+/* every block of one pass, for dp = D (a constant up to 8, else dp itself, up to
+ * SSW_FUSED_DIM_LIMIT: measurements only). The weights live in an array of a constant size,
+ * so that for D <= 8 the compiler keeps them in registers. */
 KERNEL void forward_d(const fused_t *F, int64_t D, double *fpart) {
   if (D <= 8) {
-    v8 w[8];
-    for (int64_t jb = 0; jb < F->mb; jb++) forward_block(F, D, jb, w, fpart);
+    vd w[8];
+    forward_subs(F, D, w, fpart);
   } else {
-    v8 w[SSW_FUSED_DIM_LIMIT];
-    for (int64_t jb = 0; jb < F->mb; jb++) forward_block(F, D, jb, w, fpart);
+    vd w[SSW_FUSED_DIM_LIMIT];
+    forward_subs(F, D, w, fpart);
   }
 }
-
-KERNEL void backward_blocks(const fused_t *F, int64_t D, const double *r, unsigned groups, double c, v8 *w, v8 *gw,
-                            double *grad) {
-  for (int64_t jb = 0; jb < F->mb; jb++) {
-    v8 ga, gb;
-    backward_block(F, D, jb, r, groups, w, gw, &ga, &gb);
-    store_block_grad(F, jb, gw, ga, gb, groups, c, grad);
-  }
-}
-
-KERNEL void backward_d(const fused_t *F, int64_t D, const double *r, unsigned groups, double c, double *grad) {
-  if (D <= 8) {
-    v8 w[8], gw[8];
-    backward_blocks(F, D, r, groups, c, w, gw, grad);
-  } else {
-    v8 w[SSW_FUSED_DIM_LIMIT], gw[SSW_FUSED_DIM_LIMIT];
-    backward_blocks(F, D, r, groups, c, w, gw, grad);
-  }
-}
-
-/* d padded to D = 2, 4 or 8 (zero weights and inputs: fma(0, 0, z) is z, so the bits are
- * those of d), each a constant; beyond 8 d itself */
-#define SWITCH_D(CALL)                                                                                           \
-  switch (F->dp) {                                                                                               \
-  case 2: CALL(2); break;                                                                                        \
-  case 4: CALL(4); break;                                                                                        \
-  case 8: CALL(8); break;                                                                                        \
-  default: CALL(F->dp);                                                                                          \
-  }
 
 /* one pass for activation ACT (a constant), every d */
 KERNEL void forward_act(const fused_t *F, ssw_activation_t act, double *fpart) {
@@ -188,42 +96,10 @@ KERNEL void forward_act(const fused_t *F, ssw_activation_t act, double *fpart) {
 #undef FWD
 }
 
-KERNEL void backward_act(const fused_t *F, ssw_activation_t act, const double *r, unsigned groups, double c,
-                         double *grad) {
-  fused_t G = *F;
-  G.act = act;
-#define BWD(D) backward_d(&G, D, r, groups, c, grad)
-  SWITCH_D(BWD)
-#undef BWD
-}
-
-/* The one switch over activations of each pass: a copy of the pass per activation */
-#define SWITCH_ACT(CALL)                                                                                         \
-  switch (F->act) {                                                                                              \
-  case SSW_ACT_RELU: CALL(SSW_ACT_RELU); break;                                                                 \
-  case SSW_ACT_LEAKY_RELU: CALL(SSW_ACT_LEAKY_RELU); break;                                                     \
-  case SSW_ACT_QUADRATIC: CALL(SSW_ACT_QUADRATIC); break;                                                       \
-  case SSW_ACT_TANH: CALL(SSW_ACT_TANH); break;                                                                 \
-  case SSW_ACT_SOFTPLUS: CALL(SSW_ACT_SOFTPLUS); break;                                                         \
-  case SSW_ACT_SIGMOID: CALL(SSW_ACT_SIGMOID); break;                                                           \
-  case SSW_ACT_ERF: CALL(SSW_ACT_ERF); break;                                                                   \
-  case SSW_ACT_GELU: CALL(SSW_ACT_GELU); break;                                                                 \
-  case SSW_ACT_LINEAR: CALL(SSW_ACT_LINEAR); break;                                                             \
-  case SSW_ACT_RAMP: CALL(SSW_ACT_RAMP); break;                                                                 \
-  case SSW_ACT_SMOOTH_STEP: CALL(SSW_ACT_SMOOTH_STEP); break;                                                   \
-  default: CALL(F->act);                                                                                         \
-  }
-
 static void forward(const fused_t *F, double *fpart) {
 #define FWD_ACT(A) forward_act(F, A, fpart)
   SWITCH_ACT(FWD_ACT)
 #undef FWD_ACT
-}
-
-static void backward(const fused_t *F, const double *r, unsigned groups, double c, double *grad) {
-#define BWD_ACT(A) backward_act(F, A, r, groups, c, grad)
-  SWITCH_ACT(BWD_ACT)
-#undef BWD_ACT
 }
 
 /* W, b, s a and (s/n) a by blocks of L neurons into pack ((dp + 3) mb L), zero-padded */
@@ -250,17 +126,10 @@ static void join_lanes(int64_t n, const double *fpart, double *f) {
   }
 }
 
-/* sum_i r_i^2 in 8 lanes (i mod 8), joined by the same tree */
+/* sum_i r_i^2 in 8 partial sums (i mod 8), joined by the same tree */
 static double sum_squares(int64_t n, const double *r) {
   double acc[L] = {0};
-  int64_t i = 0;
-  v8 s = v8_zero();
-  for (; i + L <= n; i += L) {
-    const v8 v = v8_load(r + i);
-    s = v8_fma(v, v, s);
-  }
-  v8_store(acc, s);
-  for (int64_t l = 0; i < n; i++, l++) acc[l] = fma(r[i], r[i], acc[l]);
+  for (int64_t i = 0; i < n; i++) acc[i % L] = MADD(r[i], r[i], acc[i % L]);
   return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
@@ -286,5 +155,5 @@ void FUSED(const ssw_model_t *M, const double *theta, int64_t n, const double *X
   memset(grad, 0, (size_t)ssw_theta_size(M) * sizeof *grad);
   if (!M->bias) groups &= ~(unsigned)SSW_GROUP_BIAS;
   F.Z = NULL;
-  backward(&F, r, groups, M->s / (double)n, grad);
+  FUSED_BACKWARD(&F, r, groups, M->s / (double)n, grad);
 }
