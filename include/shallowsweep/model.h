@@ -26,9 +26,10 @@ typedef struct ssw_model {
 /* The fused kernel's range: d up to SSW_FUSED_MAX_DIM and n at least SSW_FUSED_MIN_N
  * (ssw_model_from_params sets fused by them; constants, not a run-time measurement, so that a
  * cell's kernel and bits never depend on the machine's load). Measured against the BLAS path
- * by tests/bench/bench_core --crossover (README "Speed"): 1.3-2x faster at d <= 8 with n = 256
- * and 1024, slower at d >= 16 and at n = 16. The kernel runs up to SSW_FUSED_DIM_LIMIT. */
-enum { SSW_FUSED_MAX_DIM = 8, SSW_FUSED_MIN_N = 64, SSW_FUSED_DIM_LIMIT = 128 };
+ * by tests/bench/bench_core --crossover (README "Speed", 2026-12-06, the register-blocked
+ * kernel): 2.4-8x faster at d <= 8 and 1.4-1.9x at d = 16 for every n from 4 to 1024, even
+ * at d = 24, slower from d = 32. The kernel runs up to SSW_FUSED_DIM_LIMIT. */
+enum { SSW_FUSED_MAX_DIM = 16, SSW_FUSED_MIN_N = 1, SSW_FUSED_DIM_LIMIT = 128 };
 
 /* Offsets into theta. */
 static inline int64_t ssw_theta_W(const ssw_model_t *M) { (void)M; return 0; }
@@ -63,7 +64,7 @@ typedef struct ssw_workspace {
   double *G;     /* (block, n) the backward's G = (s/n) a .* sigma'(Z) .* r^T, one block of neurons */
   double *r;     /* (n_max) residuals f - y */
   double *pack;  /* (m8 (dp + 3)) the fused kernel's W, b, s a, (s/n) a by blocks of 8 neurons; dp: d
-                    padded to 2, 4 or 8 (d itself beyond 8) */
+                    padded to 2, 4, 8 or 16 (d itself beyond 16) */
   double *XP;    /* (n_max, dp) the inputs padded with zeros, for the fused kernel */
   double *fpart; /* (n_max, 8) the fused kernel's partial sums of f */
 } ssw_workspace_t;

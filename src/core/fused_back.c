@@ -70,10 +70,13 @@ KERNEL void backward_subs(const fused_t *F, int64_t D, const double *r, unsigned
     }
 }
 
-/* for dp = D: arrays of a constant size, so that for D <= 8 they are registers */
+/* for dp = D: arrays of a constant size, so that for D <= 16 they are registers (AVX2 spills some) */
 KERNEL void backward_d(const fused_t *F, int64_t D, const double *r, unsigned groups, double c, double *grad) {
   if (D <= 8) {
     vd w[8], gw[8];
+    backward_subs(F, D, r, groups, c, w, gw, grad);
+  } else if (D <= 16) {
+    vd w[16], gw[16];
     backward_subs(F, D, r, groups, c, w, gw, grad);
   } else {
     vd w[SSW_FUSED_DIM_LIMIT], gw[SSW_FUSED_DIM_LIMIT];

@@ -15,7 +15,7 @@
  * written to ws->Z only when the caller keeps it (the trainer's record points). H is stored,
  * block by block (mb, n, L), for the activations whose sigma' is cheaper from sigma than sigma
  * itself (model.c, stores_h). Each pass is specialized for its activation and for d padded to
- * 2, 4 or 8. This file holds the forward and the driver, fused_back.c the backward; both take
+ * 2, 4, 8 or 16. This file holds the forward and the driver, fused_back.c the backward; both take
  * a block VD_LANES neurons at a time, so that the weights and sums of those stay in registers
  * (AVX2 has 16). The lanes of f's partial sums are those of the block, on every set.
  *
@@ -74,12 +74,15 @@ KERNEL void forward_subs(const fused_t *F, int64_t D, vd *w, double *fpart) {
       forward_sub(F, D, jb, lane0, w, fpart);
 }
 
-/* every block of one pass, for dp = D (a constant up to 8, else dp itself, up to
+/* every block of one pass, for dp = D (a constant up to 16, else dp itself, up to
  * SSW_FUSED_DIM_LIMIT: measurements only). The weights live in an array of a constant size,
- * so that for D <= 8 the compiler keeps them in registers. */
+ * so that for D <= 16 the compiler keeps them in registers (spilling some at 16). */
 KERNEL void forward_d(const fused_t *F, int64_t D, double *fpart) {
   if (D <= 8) {
     vd w[8];
+    forward_subs(F, D, w, fpart);
+  } else if (D <= 16) {
+    vd w[16];
     forward_subs(F, D, w, fpart);
   } else {
     vd w[SSW_FUSED_DIM_LIMIT];

@@ -38,13 +38,14 @@ KERNEL void load_w(const fused_t *F, int64_t D, int64_t jb, int64_t lane0, vd *w
   for (int64_t k = 0; k < D; k++) w[k] = vd_load(F->WT + (jb * D + k) * FUSED_BLOCK + lane0);
 }
 
-/* d padded to D = 2, 4 or 8 (zero weights and inputs: fma(0, 0, z) is z, so the bits are
- * those of d), each a constant; beyond 8 (measurements only) dp itself */
+/* d padded to D = 2, 4, 8 or 16 (zero weights and inputs: fma(0, 0, z) is z, so the bits are
+ * those of d), each a constant; beyond 16 (measurements only) dp itself */
 #define SWITCH_D(CALL)                                                                                           \
   switch (F->dp) {                                                                                               \
   case 2: CALL(2); break;                                                                                        \
   case 4: CALL(4); break;                                                                                        \
   case 8: CALL(8); break;                                                                                        \
+  case 16: CALL(16); break;                                                                                      \
   default: CALL(F->dp);                                                                                          \
   }
 

@@ -85,8 +85,8 @@ static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim
 
 /* The fused kernel against the BLAS path, relu, across d: where SSW_FUSED_MAX_DIM comes from. */
 static int crossover_table(void) {
-  static const int64_t shapes[][2] = {{16, 16}, {1024, 256}, {4096, 1024}}; /* (width, n) */
-  static const int64_t dims[] = {4, 8, 16, 32, 48, 64, 128};
+  static const int64_t shapes[][2] = {{16, 4}, {16, 16}, {1024, 256}, {4096, 1024}}; /* (width, n) */
+  static const int64_t dims[] = {2, 4, 8, 12, 16, 24, 32, 64};
   printf("%6s %6s %4s %12s %12s %8s\n", "width", "n", "dim", "BLAS us", "fused us", "BLAS/fused");
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {

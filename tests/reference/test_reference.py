@@ -146,9 +146,9 @@ CONFIGS = [
         lr=0.5, tol=0, record_spacing="linear", record_points=41),
     cfg("quadratic-minibatch-diverged-nan", 3, activation="quadratic", n=12, batch_size=3,
         lr=1.0, tol=0, record_spacing="linear", record_points=41),
-    # large and odd sizes: the fused kernel (d <= 8, n >= 64: chunks of 256 samples, blocks
-    # of 32 and 8, scalar tails) and the BLAS path (d > 8: neuron blocks of 2^18 / n), on
-    # every SLEEF-evaluated activation, 12 steps each
+    # large and odd sizes: the fused kernel (d <= 16: blocks of 8 neurons, partial blocks, d
+    # padded to 2, 4, 8, 16) and the BLAS path (d > 16: neuron blocks of 2^18 / n), on every
+    # SLEEF-evaluated activation, 12 steps each
     cfg("fused-tanh-n300", 2, activation="tanh", width=1024, n=300, dim=5, bias=True,
         bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
     cfg("fused-gelu-n601-odd", 2, activation="gelu", width=1023, n=601, dim=7, max_iters=12,
@@ -174,9 +174,9 @@ CONFIGS = [
         bias=True, bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
     cfg("fused-linear-n65-odd", 2, activation="linear", width=37, n=65, dim=3, max_iters=12,
         record_points=4, lr=0.1, tol=0),
-    cfg("blas-softplus-n300", 2, activation="softplus", width=1024, n=300, dim=12, max_iters=12,
+    cfg("blas-softplus-n300", 2, activation="softplus", width=1024, n=300, dim=20, max_iters=12,
         record_points=4, lr=0.5, tol=0),
-    cfg("blas-gelu-n600-odd", 2, activation="gelu", width=1023, n=601, dim=9, bias=True,
+    cfg("blas-gelu-n600-odd", 2, activation="gelu", width=1023, n=601, dim=17, bias=True,
         bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
 ]
 
@@ -280,7 +280,8 @@ def test_coverage_of_configurations():
     assert {k["activation"] for k in keys} == set(ref.ACTIVATIONS)
     fused = [p.values[0] for p in FUSED_CONFIGS]  # every activation through the fused kernel
     assert {k["activation"] for k in fused} == set(ref.ACTIVATIONS)
-    assert all(int(k["dim"]) <= 8 and int(k["n"]) >= 64 for k in fused)
+    assert all(int(k["dim"]) <= 16 for k in fused)
+    assert any(int(k["dim"]) > 16 for k in keys)  # the BLAS path
     assert statuses == {1, 2, 3}
     assert any(k.get("tol_rel", "0") != "0" for k in keys)
     assert any(k.get("online") == "true" for k in keys)

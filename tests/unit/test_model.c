@@ -231,15 +231,15 @@ static void fused_eval(ssw_activation_t act, int64_t n, int64_t m, int64_t d, do
   free(X), free(y), free(theta);
 }
 
-/* The register-blocked fused kernel at every padded input dimension (d = 1..8 padded to 2, 4,
- * 8) and widths that leave partial blocks of 8 neurons and of every vector width (13, 21):
+/* The register-blocked fused kernel at every padded input dimension (d = 1..16 padded to 2,
+ * 4, 8, 16) and widths that leave partial blocks of 8 neurons and of every vector width (13, 21):
  * against the plain loops (each group relative to its largest entry), and, where this CPU
  * runs both, the same bits with AVX2 and AVX-512 (DESIGN.md §2: lanes are neurons, every sum
  * in one order). */
 static void test_fused_kernel_every_dim_and_same_bits_across_sets(void **state) {
   (void)state;
   if (!use_fused) skip(); /* it runs the fused kernel whatever the group: once per set is enough */
-  static const int64_t dims[] = {1, 2, 3, 4, 5, 7, 8}, widths[] = {13, 21};
+  static const int64_t dims[] = {1, 2, 3, 4, 5, 7, 8, 12, 16}, widths[] = {13, 21};
   const int64_t n = 67;
   const char *selected = ssw_simd_path();
   const bool both = ssw_simd_supported("avx2") && ssw_simd_supported("avx512");
@@ -290,7 +290,7 @@ static void test_fused_kernel_every_dim_and_same_bits_across_sets(void **state) 
         }
         free(grad), free(slow);
       }
-  fprintf(stderr, "fused kernel (%s) vs plain loops at d = 1..8, m = 13, 21: largest relative difference %.3e (tolerance 1e-12)%s\n",
+  fprintf(stderr, "fused kernel (%s) vs plain loops at d = 1..16, m = 13, 21: largest relative difference %.3e (tolerance 1e-12)%s\n",
           selected, worst_all, both ? "; avx2 and avx512 compared bit for bit" : "");
   assert_int_equal(failures, 0);
 }
