@@ -10,6 +10,8 @@
 #include "shallowsweep/init.h"
 #include "shallowsweep/ntk.h"
 
+#include "act_simd.h"
+
 const char *const ssw_series_names[SSW_SERIES_COUNT] = {
     "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio"};
 
@@ -182,8 +184,9 @@ double ssw_trainer_memory(const ssw_params_t *p) {
   return bytes + (ntk > edge ? ntk : edge);
 }
 
-/* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
- * per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256; README "Speed"):
+/* A BLAS-path step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted
+ * to the per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256, when it ran
+ * the BLAS path; README "Speed"):
  * the memory-bound elementwise passes (activation, backward) take about 2.5 ns per (sample,
  * neuron) pair, and the loop, BLAS calls and update about 0.3 us per step. The fit predicts
  * the ratio of per-step times between any two of those cells to within 10%. Without these
@@ -195,18 +198,36 @@ double ssw_trainer_memory(const ssw_params_t *p) {
  * step times (each product is two unblocked (n, m) passes); 300 with the power iteration of 0.2. */
 #define SSW_EDGE_COST_ITERS 50.0
 
-/* What each activation adds per (sample, neuron) over relu, in the same flop-equivalents: the
- * thin shape of tests/bench/bench_activations.py (n 256, d 8, width 1024; README "Speed"),
- * (us per step - relu's) / (n m) at 20 GFLOP/s. The prior plan's estimate starts from. */
-static const double ACT_EXTRA_FLOPS[SSW_ACT_COUNT] = {
-    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 1, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 27,
-    [SSW_ACT_SOFTPLUS] = 86, [SSW_ACT_SIGMOID] = 26, [SSW_ACT_ERF] = 148, [SSW_ACT_GELU] = 193,
-    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 19, [SSW_ACT_SMOOTH_STEP] = 34};
+/* The register-blocked fused kernel (d <= SSW_FUSED_MAX_DIM) in the same flop-equivalents:
+ * about 2.5 dp per (sample, neuron) pair with d padded to dp = 2, 4, 8, 16, its flops included
+ * (the least-squares line through relu's step at width 1024, n 256 and d = 2, 4, 8, 16 of
+ * bench_core --crossover on 2026-12-06: 6.0, 8.8, 18.1, 40.0 per pair; the line has no
+ * intercept to speak of, -0.4, and is within 7% at dp = 8 and 16, 25% at dp = 2). */
+#define SSW_FUSED_PAIR_FLOPS_PER_DIM 2.5
+
+/* What each activation adds per (sample, neuron) over relu, in the same flop-equivalents: (us
+ * per step - relu's) / (n m) at 20 GFLOP/s, the prior plan's estimate starts from (README
+ * "Speed"). Fused: the thin shape of tests/bench/bench_activations.py (n 256, d 8, width 1024),
+ * the least disturbed (smallest) of three runs on 2026-12-06; negative differences (linear) are
+ * 0. BLAS: the big shape (n 1024, d 64, width 4096) of the quieter run of 2026-12-05 (the BLAS
+ * path has not changed since). */
+static const double ACT_EXTRA_FLOPS_FUSED[SSW_ACT_COUNT] = {
+    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 1, [SSW_ACT_QUADRATIC] = 1, [SSW_ACT_TANH] = 32,
+    [SSW_ACT_SOFTPLUS] = 96, [SSW_ACT_SIGMOID] = 29, [SSW_ACT_ERF] = 181, [SSW_ACT_GELU] = 185,
+    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 5, [SSW_ACT_SMOOTH_STEP] = 18};
+static const double ACT_EXTRA_FLOPS_BLAS[SSW_ACT_COUNT] = {
+    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 7, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 35,
+    [SSW_ACT_SOFTPLUS] = 121, [SSW_ACT_SIGMOID] = 21, [SSW_ACT_ERF] = 184, [SSW_ACT_GELU] = 222,
+    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 25, [SSW_ACT_SMOOTH_STEP] = 37};
 
 static double step_cost(const ssw_model_t *M, int64_t batch) {
-  const double extra = M->act < SSW_ACT_COUNT ? ACT_EXTRA_FLOPS[M->act] : 0.0;
-  return ssw_model_step_flops(M, batch) + (SSW_ELEMENT_COST_FLOPS + extra) * (double)batch * (double)M->m +
-         SSW_STEP_OVERHEAD_FLOPS;
+  const double pairs = (double)batch * (double)M->m;
+  const bool known = M->act < SSW_ACT_COUNT;
+  if (M->fused && M->d <= SSW_FUSED_DIM_LIMIT)
+    return (SSW_FUSED_PAIR_FLOPS_PER_DIM * (double)ssw_fused_padded_dim(M->d) +
+            (known ? ACT_EXTRA_FLOPS_FUSED[M->act] : 0.0)) * pairs + SSW_STEP_OVERHEAD_FLOPS;
+  const double extra = known ? ACT_EXTRA_FLOPS_BLAS[M->act] : 0.0;
+  return ssw_model_step_flops(M, batch) + (SSW_ELEMENT_COST_FLOPS + extra) * pairs + SSW_STEP_OVERHEAD_FLOPS;
 }
 
 /* Every update is one loss-and-gradient over its batch (full batch: n samples) plus the terms
