@@ -26,9 +26,10 @@ typedef struct ssw_model {
 /* The fused kernel's range: d up to SSW_FUSED_MAX_DIM and n at least SSW_FUSED_MIN_N
  * (ssw_model_from_params sets fused by them; constants, not a run-time measurement, so that a
  * cell's kernel and bits never depend on the machine's load). Measured against the BLAS path
- * by tests/bench/bench_core --crossover (README "Speed"): 1.3-2x faster at d <= 8 with n = 256
- * and 1024, slower at d >= 16 and at n = 16. The kernel runs up to SSW_FUSED_DIM_LIMIT. */
-enum { SSW_FUSED_MAX_DIM = 8, SSW_FUSED_MIN_N = 64, SSW_FUSED_DIM_LIMIT = 128 };
+ * by tests/bench/bench_core --crossover (README "Speed", 2026-12-06, the register-blocked
+ * kernel): 2.4-8x faster at d <= 8 and 1.4-1.9x at d = 16 for every n from 4 to 1024, even
+ * at d = 24, slower from d = 32. The kernel runs up to SSW_FUSED_DIM_LIMIT. */
+enum { SSW_FUSED_MAX_DIM = 16, SSW_FUSED_MIN_N = 1, SSW_FUSED_DIM_LIMIT = 128 };
 
 /* Offsets into theta. */
 static inline int64_t ssw_theta_W(const ssw_model_t *M) { (void)M; return 0; }
@@ -57,11 +58,15 @@ typedef struct ssw_workspace {
   int64_t n_max, m, d;
   bool keep_z;   /* leave Z of the last call in Z (default true; the fused kernel skips it if false) */
   double *Z;     /* (m, n_max) preactivations, neuron-major: row j is z_j over the samples */
-  double *H;     /* (m, n_max) sigma(Z), kept for activations costly to recompute */
+  double *H;     /* (m8, n_max) sigma(Z), kept for activations costly to recompute; m8 = m rounded up
+                    to a multiple of 8 (the fused kernel's blocks of 8 neurons) */
   double *h_row; /* (n_max) one row of sigma(Z) for cheap activations */
   double *G;     /* (block, n) the backward's G = (s/n) a .* sigma'(Z) .* r^T, one block of neurons */
   double *r;     /* (n_max) residuals f - y */
-  double *XT;    /* (d, n_max) the inputs transposed, for the fused kernel */
+  double *pack;  /* (m8 (dp + 3)) the fused kernel's W, b, s a, (s/n) a by blocks of 8 neurons; dp: d
+                    padded to 2, 4, 8 or 16 (d itself beyond 16) */
+  double *XP;    /* (n_max, dp) the inputs padded with zeros, for the fused kernel */
+  double *fpart; /* (n_max, 8) the fused kernel's partial sums of f */
 } ssw_workspace_t;
 
 SSW_NODISCARD int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d);

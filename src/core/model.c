@@ -39,6 +39,9 @@ static int64_t workspace_g_size(int64_t n_max, int64_t m) {
   return g_size < m * n_max ? g_size : m * n_max;
 }
 
+/* Neurons rounded up to the fused kernel's blocks of 8 (fused_regs.c). */
+static int64_t neurons_padded(int64_t m) { return (m + 7) / 8 * 8; }
+
 int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d) {
   memset(ws, 0, sizeof *ws);
   ws->n_max = n_max;
@@ -46,16 +49,20 @@ int ssw_workspace_init(ssw_workspace_t *ws, int64_t n_max, int64_t m, int64_t d)
   ws->d = d;
   ws->keep_z = true;
   SSW_ALLOC(ws->Z, m * n_max);
-  SSW_ALLOC(ws->H, m * n_max); /* touched only for activations kept, not recomputed */
+  SSW_ALLOC(ws->H, neurons_padded(m) * n_max); /* touched only for activations kept, not recomputed */
   SSW_ALLOC(ws->h_row, n_max);
   SSW_ALLOC(ws->G, workspace_g_size(n_max, m));
   SSW_ALLOC(ws->r, n_max);
-  SSW_ALLOC(ws->XT, d * n_max);
+  const int64_t dp = ssw_fused_padded_dim(d);
+  SSW_ALLOC(ws->pack, neurons_padded(m) * (dp + 3));
+  SSW_ALLOC(ws->XP, n_max * dp);
+  SSW_ALLOC(ws->fpart, 8 * n_max);
   return SSW_OK;
 }
 
 double ssw_workspace_bytes(int64_t n_max, int64_t m, int64_t d) {
-  return (double)sizeof(double) * (2.0 * (double)m * (double)n_max + (2.0 + (double)d) * (double)n_max +
+  const double m8 = (double)neurons_padded(m), dp = (double)ssw_fused_padded_dim(d);
+  return (double)sizeof(double) * (((double)m + m8 + 10.0 + dp) * (double)n_max + m8 * (dp + 3.0) +
                                    (double)workspace_g_size(n_max, m));
 }
 
@@ -65,7 +72,9 @@ void ssw_workspace_fini(ssw_workspace_t *ws) {
   free(ws->h_row);
   free(ws->G);
   free(ws->r);
-  free(ws->XT);
+  free(ws->pack);
+  free(ws->XP);
+  free(ws->fpart);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -117,8 +126,17 @@ int ssw_model_forward(const ssw_model_t *M, const double *theta, int64_t n, cons
  * kernel and the fused loop that consumes them (2 x 256 doubles = 4 KiB). */
 enum { BACKWARD_CHUNK = 256 };
 
+/* The sum of LANES partial sums by a fixed tree. LANES independent chains instead of one: a
+ * single running sum waits an add's latency (4 cycles) per element, which made these sums the
+ * larger part of the big step's elementwise time. */
+enum { LANES = 8 };
+static double tree8(const double *acc) {
+  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
 /* One neuron's backward over samples i0..i0+count-1: returns sum_i r_i h_ji into *dot and
- * sum_i G_ji, with G_ji = ca r_i sigma'(z_ji) written to g. */
+ * sum_i G_ji, with G_ji = ca r_i sigma'(z_ji) written to g; each sum in LANES partial sums
+ * (sample i into lane i mod LANES), the same order on every machine. */
 static double backward_chunk(const ssw_model_t *M, const double *z, const double *h_stored, const double *r,
                              double ca, bool want_g, int64_t count, double *g, double *dot) {
   double h_buf[BACKWARD_CHUNK], d_buf[BACKWARD_CHUNK];
@@ -129,15 +147,19 @@ static double backward_chunk(const ssw_model_t *M, const double *z, const double
   } else if (want_g) {
     ssw_act_deriv_from_value(M, count, z, h, d_buf);
   }
-  double rh = 0.0, sum = 0.0;
-  for (int64_t i = 0; i < count; i++) rh += r[i] * h[i];
-  if (want_g)
-    for (int64_t i = 0; i < count; i++) {
-      g[i] = ca * r[i] * d_buf[i];
-      sum += g[i];
-    }
-  *dot += rh;
-  return sum;
+  double rh[LANES] = {0}, sum[LANES] = {0};
+  int64_t i = 0;
+  for (; i + LANES <= count; i += LANES)
+    for (int l = 0; l < LANES; l++) rh[l] += r[i + l] * h[i + l];
+  for (int l = 0; i < count; i++, l++) rh[l] += r[i] * h[i];
+  if (want_g) {
+    for (i = 0; i < count; i++) g[i] = ca * r[i] * d_buf[i];
+    for (i = 0; i + LANES <= count; i += LANES)
+      for (int l = 0; l < LANES; l++) sum[l] += g[i + l];
+    for (int l = 0; i < count; i++, l++) sum[l] += g[i];
+  }
+  *dot += tree8(rh);
+  return tree8(sum);
 }
 
 /* Backward over neurons j0..j0+mb-1: grad_a_j = c r.h_j, G_j = c a_j r .* sigma'(z_j) into the

@@ -11,6 +11,8 @@
 #include "shallowsweep/ntk.h"
 #include "train_impl.h"
 
+#include "act_simd.h"
+
 const char *const ssw_series_names[SSW_SERIES_COUNT] = {
     "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio"};
 
@@ -129,37 +131,9 @@ int ssw_record_steps(int64_t max_iters, int64_t k, ssw_spacing_t spacing, int64_
 
 /* ---- trainer ---- */
 
-/* The element counts of every array a trainer allocates: trainer_alloc allocates exactly
- * these and ssw_trainer_memory sums them, so the estimate cannot drift from the allocation. */
-typedef struct {
-  int64_t n_loss, B;                 /* samples of the loss set; of one step's batch */
-  int64_t X, y, X_test, y_test;      /* doubles */
-  int64_t X_batch, y_batch, perm;    /* doubles, doubles, int64 (0 when full batch) */
-  int64_t P, sign0;                  /* doubles of each of theta0, theta, grad; bytes */
-  int64_t ws_rows;                   /* samples of the workspace */
-} trainer_sizes_t;
-
-static void trainer_sizes(const ssw_params_t *p, trainer_sizes_t *z) {
-  const int64_t d = p->dim, m = p->width;
-  *z = (trainer_sizes_t){0};
-  z->n_loss = p->online ? p->eval_n : p->n;
-  z->B = p->batch_size > 0 ? p->batch_size : p->n;
-  z->X = z->n_loss * d;
-  z->y = z->n_loss;
-  if (p->test_n > 0) z->X_test = p->test_n * d, z->y_test = p->test_n;
-  if (p->batch_size > 0) {
-    z->X_batch = z->B * d;
-    z->y_batch = z->B;
-    if (!p->online) z->perm = p->n;
-  }
-  z->P = m * d + 2 * m; /* ssw_theta_size: W, b, a */
-  z->sign0 = z->n_loss * m;
-  z->ws_rows = z->n_loss > z->B ? z->n_loss : z->B;
-}
-
 static int trainer_alloc(ssw_trainer_t *t) {
-  trainer_sizes_t z;
-  trainer_sizes(&t->p, &z);
+  ssw_trainer_sizes_t z;
+  ssw_trainer_sizes(&t->p, &z);
   SSW_REQUIRE(z.P == ssw_theta_size(&t->M), SSW_ERR_INTERNAL, "trainer_sizes disagrees with the model's P");
   SSW_ALLOC(t->X, z.X);
   SSW_ALLOC(t->y, z.y);
@@ -176,69 +150,6 @@ static int trainer_alloc(ssw_trainer_t *t) {
   return SSW_OK;
 }
 
-double ssw_trainer_memory(const ssw_params_t *p) {
-  trainer_sizes_t z;
-  trainer_sizes(p, &z);
-  const double D = sizeof(double);
-  double bytes = D * (double)(z.X + z.y + z.X_test + z.y_test + z.X_batch + z.y_batch) +
-                 (double)sizeof(int64_t) * (double)z.perm + D * 3.0 * (double)z.P + (double)z.sign0 +
-                 ssw_workspace_bytes(z.ws_rows, p->width, p->dim) + ssw_source_bytes(p) +
-                 D * (double)p->record_points * (SSW_SERIES_COUNT + 1); /* the result */
-  /* at step 0 only, one after the other: the NTK's eigenvalues (if asked) and the edge ratio */
-  double edge = ssw_ntk_edge_bytes(z.n_loss, p->width, p->dim);
-  double ntk = p->ntk_eigs ? ssw_ntk_eigs_bytes(z.n_loss, p->width) : 0.0;
-  return bytes + (ntk > edge ? ntk : edge);
-}
-
-/* A step's cost beyond its flops, in flop-equivalents at the plan's 20 GFLOP/s, fitted to the
- * per-step times of sweeps/quickstart.yaml (dim 8, width 4..1024, n 8..256; README "Speed"):
- * the memory-bound elementwise passes (activation, backward) take about 2.5 ns per (sample,
- * neuron) pair, and the loop, BLAS calls and update about 0.3 us per step. The fit predicts
- * the ratio of per-step times between any two of those cells to within 10%. Without these
- * terms the many small cells of a sweep would look free to the ETA and to batching. */
-#define SSW_ELEMENT_COST_FLOPS 50.0
-#define SSW_STEP_OVERHEAD_FLOPS 6e3
-/* Step-equivalents an edge ratio costs: Lanczos needs at most 11 K_D products on the cells of
- * tests/unit/test_edge and 31 at dim 32, width 2048, n 1024, where the whole edge ratio took 51
- * step times (each product is two unblocked (n, m) passes); 300 with the power iteration of 0.2. */
-#define SSW_EDGE_COST_ITERS 50.0
-
-/* What each activation adds per (sample, neuron) over relu, in the same flop-equivalents: the
- * thin shape of tests/bench/bench_activations.py (n 256, d 8, width 1024; README "Speed"),
- * (us per step - relu's) / (n m) at 20 GFLOP/s. The prior plan's estimate starts from. */
-static const double ACT_EXTRA_FLOPS[SSW_ACT_COUNT] = {
-    [SSW_ACT_RELU] = 0, [SSW_ACT_LEAKY_RELU] = 1, [SSW_ACT_QUADRATIC] = 0, [SSW_ACT_TANH] = 27,
-    [SSW_ACT_SOFTPLUS] = 86, [SSW_ACT_SIGMOID] = 26, [SSW_ACT_ERF] = 148, [SSW_ACT_GELU] = 193,
-    [SSW_ACT_LINEAR] = 0, [SSW_ACT_RAMP] = 19, [SSW_ACT_SMOOTH_STEP] = 34};
-
-static double step_cost(const ssw_model_t *M, int64_t batch) {
-  const double extra = M->act < SSW_ACT_COUNT ? ACT_EXTRA_FLOPS[M->act] : 0.0;
-  return ssw_model_step_flops(M, batch) + (SSW_ELEMENT_COST_FLOPS + extra) * (double)batch * (double)M->m +
-         SSW_STEP_OVERHEAD_FLOPS;
-}
-
-/* Every update is one loss-and-gradient over its batch (full batch: n samples) plus the terms
- * above; minibatch and online SGD add a full loss evaluation at each record point; the NTK
- * adds the Gram matrix through two (n, m) x (m, n) products and the eigensolver on the n x n
- * Gram (~ 4 n^2 m + 2 n^2 d + 9 n^3, dsyevd). */
-double ssw_trainer_cost(const ssw_params_t *p) {
-  ssw_model_t M;
-  ssw_model_from_params(&M, p);
-  trainer_sizes_t z;
-  trainer_sizes(p, &z);
-  double flops = (double)p->max_iters * step_cost(&M, p->batch_size > 0 ? z.B : z.n_loss);
-  if (p->batch_size > 0) flops += (double)p->record_points * step_cost(&M, z.n_loss);
-  if (p->test_n > 0) flops += (double)p->record_points * step_cost(&M, p->test_n);
-  if (p->ntk_eigs) {
-    double n = (double)z.n_loss;
-    flops += 4.0 * n * n * (double)M.m + 2.0 * n * n * (double)M.d + 9.0 * n * n * n;
-  }
-  /* the edge ratio at the start and the end */
-  flops += (2.0 + (p->record_sharpness ? (double)p->record_points : 0.0)) * SSW_EDGE_COST_ITERS *
-           step_cost(&M, z.n_loss);
-  return flops;
-}
-
 int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p) {
   memset(t, 0, sizeof *t);
   t->p = *p;
@@ -246,8 +157,8 @@ int ssw_trainer_init(ssw_trainer_t *t, const ssw_params_t *p) {
   SSW_TRY(ssw_params_check(&t->p));
   ssw_model_from_params(&t->M, &t->p);
   t->groups = t->p.train & (t->p.bias ? SSW_GROUP_ALL : ~(unsigned)SSW_GROUP_BIAS);
-  trainer_sizes_t z;
-  trainer_sizes(&t->p, &z);
+  ssw_trainer_sizes_t z;
+  ssw_trainer_sizes(&t->p, &z);
   t->n_loss = z.n_loss;
   t->B = z.B;
   SSW_TRY(ssw_source_init(&t->src, &t->p));

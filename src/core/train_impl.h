@@ -8,6 +8,18 @@
 #include "shallowsweep/train.h"
 #include "shallowsweep/train_state.h"
 
+/* The element counts of every array a trainer allocates: trainer_alloc (train.c) allocates
+ * exactly these and ssw_trainer_memory (train_cost.c) sums them, so the estimate cannot drift from the allocation. */
+typedef struct {
+  int64_t n_loss, B;                 /* samples of the loss set; of one step's batch */
+  int64_t X, y, X_test, y_test;      /* doubles */
+  int64_t X_batch, y_batch, perm;    /* doubles, doubles, int64 (0 when full batch) */
+  int64_t P, sign0;                  /* doubles of each of theta0, theta, grad; bytes */
+  int64_t ws_rows;                   /* samples of the workspace */
+} ssw_trainer_sizes_t;
+
+void ssw_trainer_sizes(const ssw_params_t *p, ssw_trainer_sizes_t *z);
+
 /* What the loop carries besides the trainer's arrays and the result. */
 typedef struct ssw_run_state {
   double W0_norm, a0_norm; /* ||W_0||_F, ||a_0||: pure functions of theta_0 */

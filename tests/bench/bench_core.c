@@ -2,7 +2,7 @@
  * beside the single-thread DGEMM rate measured in the same run (this machine is shared and
  * noisy: compare ratios, not absolute figures). Prints a table; never passes or fails on time.
  *
- *   bench_core [--quick | --only WIDTH N DIM | --activations [NAME...] | --crossover]
+ *   bench_core [--quick | --only WIDTH N DIM | --activations [NAME...] | --crossover | --gemm-share]
  *
  * --activations: every activation at the three shapes of tests/bench/bench_activations.py
  * (which runs this and numpy and PyTorch in one run), one line each:
@@ -85,8 +85,8 @@ static int time_step(ssw_activation_t act, int64_t width, int64_t n, int64_t dim
 
 /* The fused kernel against the BLAS path, relu, across d: where SSW_FUSED_MAX_DIM comes from. */
 static int crossover_table(void) {
-  static const int64_t shapes[][2] = {{16, 16}, {1024, 256}, {4096, 1024}}; /* (width, n) */
-  static const int64_t dims[] = {4, 8, 16, 32, 48, 64, 128};
+  static const int64_t shapes[][2] = {{16, 4}, {16, 16}, {1024, 256}, {4096, 1024}}; /* (width, n) */
+  static const int64_t dims[] = {2, 4, 8, 12, 16, 24, 32, 64};
   printf("%6s %6s %4s %12s %12s %8s\n", "width", "n", "dim", "BLAS us", "fused us", "BLAS/fused");
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
@@ -97,6 +97,48 @@ static int crossover_table(void) {
              (long long)dims[k], blas * 1e6, fused * 1e6, blas / fused);
       fflush(stdout);
     }
+  return SSW_OK;
+}
+
+/* Where the BLAS path's step goes at the big shape (width 4096, n 1024, d 64), relu: its GEMMs
+ * timed alone, as model.c calls them (Z = W X^T and grad W = G X by blocks of 2^18 / n neurons),
+ * against the whole step; the rest is the elementwise passes, the update and the verdict. */
+static int gemm_share(double peak) {
+  const int n = 1024, m = 4096, d = 64, mb = (1 << 18) / n;
+  double *W = malloc(sizeof(double) * (size_t)m * d), *X = malloc(sizeof(double) * (size_t)n * d);
+  double *Z = malloc(sizeof(double) * (size_t)m * n), *gW = malloc(sizeof(double) * (size_t)m * d);
+  SSW_REQUIRE(W && X && Z && gW, SSW_ERR_NOMEM, "out of memory");
+  for (int e = 0; e < m * d; e++) W[e] = 1.0 / (1 + e % 7);
+  for (int e = 0; e < n * d; e++) X[e] = 1.0 / (1 + e % 5);
+  for (int e = 0; e < m * n; e++) Z[e] = 1.0 / (1 + e % 3);
+  double best_f = 1e300, best_b = 1e300;
+  for (int rep = 0; rep < 5; rep++) {
+    double t0 = now_s();
+    for (int j0 = 0; j0 < m; j0 += mb)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mb, n, d, 1.0, W + (size_t)j0 * d, d, X, d, 0.0,
+                  Z + (size_t)j0 * n, n);
+    double t1 = now_s();
+    for (int j0 = 0; j0 < m; j0 += mb)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mb, d, n, 1.0, Z + (size_t)j0 * n, n, X, d, 0.0,
+                  gW + (size_t)j0 * d, d);
+    double t2 = now_s();
+    if (t1 - t0 < best_f) best_f = t1 - t0;
+    if (t2 - t1 < best_b) best_b = t2 - t1;
+  }
+  free(W), free(X), free(Z), free(gW);
+  double step, flops;
+  SSW_TRY(time_step(SSW_ACT_RELU, m, n, d, &step, &flops));
+  const double gemm_flops = 2.0 * n * (double)m * d;
+  printf("big shape (width %d, n %d, dim %d), relu, BLAS path:\n", m, n, d);
+  printf("  step                 %10.1f us  %5.1f%% of DGEMM\n", step * 1e6, 100.0 * flops / step * 1e-9 / peak);
+  printf("  Z = W X^T (GEMMs)    %10.1f us  %5.1f%% of DGEMM  %5.1f%% of the step\n", best_f * 1e6,
+         100.0 * gemm_flops / best_f * 1e-9 / peak, 100.0 * best_f / step);
+  printf("  grad W = G X (GEMMs) %10.1f us  %5.1f%% of DGEMM  %5.1f%% of the step\n", best_b * 1e6,
+         100.0 * gemm_flops / best_b * 1e-9 / peak, 100.0 * best_b / step);
+  printf("  the rest             %10.1f us                   %5.1f%% of the step\n",
+         (step - best_f - best_b) * 1e6, 100.0 * (step - best_f - best_b) / step);
+  printf("  the step if the rest were free: %.1f%% of DGEMM\n",
+         100.0 * flops / (best_f + best_b) * 1e-9 / peak);
   return SSW_OK;
 }
 
@@ -125,6 +167,7 @@ int main(int argc, char **argv) {
   const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   const bool acts = argc > 1 && strcmp(argv[1], "--activations") == 0;
   const bool crossover = argc > 1 && strcmp(argv[1], "--crossover") == 0;
+  const bool share = argc > 1 && strcmp(argv[1], "--gemm-share") == 0;
   const bool only = argc == 5 && strcmp(argv[1], "--only") == 0; /* --only WIDTH N DIM */
   ssw_blas_single_thread();
   const char *coretype = getenv("OPENBLAS_CORETYPE");
@@ -133,8 +176,8 @@ int main(int argc, char **argv) {
   const double peak = dgemm_gflops(DGEMM_SIZE);
   printf("activation kernels: %s (SSW_SIMD=%s)\n", ssw_simd_path(), getenv("SSW_SIMD") ? getenv("SSW_SIMD") : "(unset)");
   printf("single-thread DGEMM %dx%d: %.1f GFLOP/s\n\n", DGEMM_SIZE, DGEMM_SIZE, peak);
-  if (acts || crossover) {
-    if ((acts ? activations_table(argc - 2, argv + 2) : crossover_table()) != SSW_OK) {
+  if (acts || crossover || share) {
+    if ((acts ? activations_table(argc - 2, argv + 2) : crossover ? crossover_table() : gemm_share(peak)) != SSW_OK) {
       ssw_error_print(stderr, "bench_core: ");
       return 1;
     }

@@ -41,15 +41,25 @@ EXPORT_CELL = _exporter()
 _cache = {}
 
 
-def export(keys):
-    """Run export_cell key=value ... and parse its JSON (cached per configuration)."""
+def export(keys, simd=None):
+    """Run export_cell key=value ... and parse its JSON (cached per configuration); simd: the
+    instruction set forced by SSW_SIMD, else the environment's."""
     args = tuple(f"{k}={v}" for k, v in sorted(keys.items()))
-    if args not in _cache:
-        proc = subprocess.run([EXPORT_CELL, *args], capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, SSW_SIMD=simd) if simd else None
+    if (args, simd) not in _cache:
+        proc = subprocess.run([EXPORT_CELL, *args], capture_output=True, text=True, timeout=60, env=env)
         assert proc.returncode == 0, (f"export_cell {' '.join(args)} exited {proc.returncode}:\n"
                                       f"{proc.stderr}")
-        _cache[args] = json.loads(proc.stdout)
-    return _cache[args]
+        _cache[(args, simd)] = json.loads(proc.stdout)
+    return _cache[(args, simd)]
+
+
+def cpu_runs(simd):
+    """Whether this CPU runs the instruction set (simd.c's test, from /proc/cpuinfo's flags)."""
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":")[1].split() for line in f if line.startswith("flags")), [])
+    need = {"baseline": [], "avx2": ["avx2", "fma"], "avx512": ["avx512f", "fma"]}[simd]
+    return all(flag in flags for flag in need)
 
 
 # ---- the configurations ---------------------------------------------------------------
@@ -136,9 +146,9 @@ CONFIGS = [
         lr=0.5, tol=0, record_spacing="linear", record_points=41),
     cfg("quadratic-minibatch-diverged-nan", 3, activation="quadratic", n=12, batch_size=3,
         lr=1.0, tol=0, record_spacing="linear", record_points=41),
-    # large and odd sizes: the fused kernel (d <= 8, n >= 64: chunks of 256 samples, blocks
-    # of 32 and 8, scalar tails) and the BLAS path (d > 8: neuron blocks of 2^18 / n), on
-    # every SLEEF-evaluated activation, 12 steps each
+    # large and odd sizes: the fused kernel (d <= 16: blocks of 8 neurons, partial blocks, d
+    # padded to 2, 4, 8, 16) and the BLAS path (d > 16: neuron blocks of 2^18 / n), on every
+    # SLEEF-evaluated activation, 12 steps each
     cfg("fused-tanh-n300", 2, activation="tanh", width=1024, n=300, dim=5, bias=True,
         bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
     cfg("fused-gelu-n601-odd", 2, activation="gelu", width=1023, n=601, dim=7, max_iters=12,
@@ -152,9 +162,21 @@ CONFIGS = [
     cfg("fused-smooth-step-positions-n301", 2, activation="smooth_step", ramp_width=0.2, width=65,
         n=301, dim=1, input="uniform", inner_init="ones", bias=True, bias_init="uniform_positions",
         train="[bias, outer]", max_iters=12, record_points=4, lr=0.5, tol=0),
-    cfg("blas-softplus-n300", 2, activation="softplus", width=1024, n=300, dim=12, max_iters=12,
+    # the piecewise activations and quadratic through the register-blocked kernel (sigma and
+    # sigma' inline, partial blocks of 8 neurons and of each vector width)
+    cfg("fused-relu-n600", 2, activation="relu", width=1024, n=600, dim=4, max_iters=12,
         record_points=4, lr=0.5, tol=0),
-    cfg("blas-gelu-n600-odd", 2, activation="gelu", width=1023, n=601, dim=9, bias=True,
+    cfg("fused-leaky-n301-odd", 2, activation="leaky_relu", leaky_slope=0.1, width=1023, n=301,
+        dim=6, bias=True, bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("fused-quadratic-n300", 2, activation="quadratic", width=1024, n=300, dim=2,
+        max_iters=12, record_points=4, lr=0.01, tol=0),
+    cfg("fused-ramp-n333-odd", 2, activation="ramp", ramp_width=0.5, width=517, n=333, dim=8,
+        bias=True, bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
+    cfg("fused-linear-n65-odd", 2, activation="linear", width=37, n=65, dim=3, max_iters=12,
+        record_points=4, lr=0.1, tol=0),
+    cfg("blas-softplus-n300", 2, activation="softplus", width=1024, n=300, dim=20, max_iters=12,
+        record_points=4, lr=0.5, tol=0),
+    cfg("blas-gelu-n600-odd", 2, activation="gelu", width=1023, n=601, dim=17, bias=True,
         bias_init_std=0.5, max_iters=12, record_points=4, lr=0.5, tol=0),
 ]
 
@@ -256,6 +278,10 @@ def test_coverage_of_configurations():
     statuses = {p.values[1] for p in CONFIGS}
     assert len(CONFIGS) >= 20
     assert {k["activation"] for k in keys} == set(ref.ACTIVATIONS)
+    fused = [p.values[0] for p in FUSED_CONFIGS]  # every activation through the fused kernel
+    assert {k["activation"] for k in fused} == set(ref.ACTIVATIONS)
+    assert all(int(k["dim"]) <= 16 for k in fused)
+    assert any(int(k["dim"]) > 16 for k in keys)  # the BLAS path
     assert statuses == {1, 2, 3}
     assert any(k.get("tol_rel", "0") != "0" for k in keys)
     assert any(k.get("online") == "true" for k in keys)
@@ -272,7 +298,24 @@ def test_coverage_of_configurations():
 @pytest.mark.parametrize("keys,status", CONFIGS)
 def test_trajectory(keys, status):
     """Every series at every record point, and the cell's scalars."""
-    e = export(keys)
+    check_trajectory(keys, status, None)
+
+
+SIMD_SETS = ["baseline", "avx2", "avx512"]
+FUSED_CONFIGS = [c for c in CONFIGS if c.id.startswith("fused-")]
+
+
+@pytest.mark.parametrize("simd", SIMD_SETS)
+@pytest.mark.parametrize("keys,status", FUSED_CONFIGS)
+def test_trajectory_fused_every_set(keys, status, simd):
+    """The fused kernel's cells again with each instruction set forced (SSW_SIMD)."""
+    if not cpu_runs(simd):
+        pytest.skip(f"this CPU does not run {simd}")
+    check_trajectory(keys, status, simd)
+
+
+def check_trajectory(keys, status, simd):
+    e = export(keys, simd)
     c, r = e["result"], ref.train(e)
     bad = []
     for name in ref.SERIES:

@@ -198,6 +198,103 @@ static void test_blocked_kernel_matches_plain_loops_at_large_sizes(void **state)
   assert_int_equal(failures, 0);
 }
 
+/* One fused-kernel evaluation: loss and grad (P) for act at (n, m, d), bias on, all groups. */
+static void fused_eval(ssw_activation_t act, int64_t n, int64_t m, int64_t d, double *loss, double **grad_out,
+                       double **naive_out) {
+  ssw_params_t p;
+  ssw_params_init(&p);
+  p.width = m, p.dim = d, p.n = n, p.activation = act, p.bias = true;
+  p.bias_init_std = 0.5, p.leaky_slope = 0.1, p.ramp_width = 2.0, p.seed = 13;
+  ssw_params_resolve(&p);
+  ssw_model_t Mod;
+  ssw_model_from_params(&Mod, &p);
+  Mod.fused = true;
+  const int64_t P = ssw_theta_size(&Mod);
+  double *X = calloc((size_t)(n * d), sizeof *X), *y = calloc((size_t)n, sizeof *y);
+  double *theta = calloc((size_t)P, sizeof *theta), *grad = calloc((size_t)P, sizeof *grad);
+  assert_true(X && y && theta && grad);
+  ssw_source_t src;
+  assert_int_equal(ssw_source_init(&src, &p), SSW_OK);
+  assert_int_equal(ssw_source_draw(&src, SSW_SET_TRAIN, 0, n, X, y), SSW_OK);
+  ssw_source_fini(&src);
+  assert_int_equal(ssw_init_weights(&p, &Mod, theta), SSW_OK);
+  ssw_workspace_t ws;
+  assert_int_equal(ssw_workspace_init(&ws, n, m, d), SSW_OK);
+  assert_int_equal(ssw_model_loss_grad(&Mod, theta, n, X, y, SSW_GROUP_ALL, grad, &ws, loss), SSW_OK);
+  if (naive_out) {
+    *naive_out = calloc((size_t)(P + 1), sizeof **naive_out);
+    assert_non_null(*naive_out);
+    (*naive_out)[P] = ssw_model_loss_grad_naive(&Mod, theta, n, X, y, SSW_GROUP_ALL, *naive_out);
+  }
+  *grad_out = grad;
+  ssw_workspace_fini(&ws);
+  free(X), free(y), free(theta);
+}
+
+/* The register-blocked fused kernel at every padded input dimension (d = 1..16 padded to 2,
+ * 4, 8, 16) and widths that leave partial blocks of 8 neurons and of every vector width (13, 21):
+ * against the plain loops (each group relative to its largest entry), and, where this CPU
+ * runs both, the same bits with AVX2 and AVX-512 (DESIGN.md §2: lanes are neurons, every sum
+ * in one order). */
+static void test_fused_kernel_every_dim_and_same_bits_across_sets(void **state) {
+  (void)state;
+  if (!use_fused) skip(); /* it runs the fused kernel whatever the group: once per set is enough */
+  static const int64_t dims[] = {1, 2, 3, 4, 5, 7, 8, 12, 16}, widths[] = {13, 21};
+  const int64_t n = 67;
+  const char *selected = ssw_simd_path();
+  const bool both = ssw_simd_supported("avx2") && ssw_simd_supported("avx512");
+  int failures = 0;
+  double worst_all = 0.0;
+  for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++)
+      for (int act = 0; act < SSW_ACT_COUNT; act++) {
+        const int64_t d = dims[k], m = widths[w], P = m * d + 2 * m;
+        double loss, *grad, *slow;
+        fused_eval((ssw_activation_t)act, n, m, d, &loss, &grad, &slow);
+        double worst = fabs(loss - slow[P]) / fabs(slow[P]);
+        const int64_t bounds[4] = {0, m * d, m * d + m, P};
+        for (int g = 0; g < 3; g++) {
+          double diff = 0.0, ref = 0.0;
+          for (int64_t e = bounds[g]; e < bounds[g + 1]; e++)
+            diff = fmax(diff, fabs(grad[e] - slow[e])), ref = fmax(ref, fabs(slow[e]));
+          worst = fmax(worst, ref > 0 ? diff / ref : diff);
+        }
+        worst_all = fmax(worst_all, worst);
+        if (!(worst < 1e-12)) {
+          fprintf(stderr, "FAIL %s d=%lld m=%lld (%s): fused vs plain loops relative difference %.3e\n",
+                  ssw_activation_name((ssw_activation_t)act), (long long)d, (long long)m, selected, worst);
+          failures++;
+        }
+        if (both) {
+          double loss2[2], *g2[2];
+          static const char *const sets[2] = {"avx2", "avx512"};
+          for (int s = 0; s < 2; s++) {
+            assert_int_equal(ssw_simd_select(sets[s]), SSW_OK);
+            fused_eval((ssw_activation_t)act, n, m, d, &loss2[s], &g2[s], NULL);
+          }
+          assert_int_equal(ssw_simd_select(selected), SSW_OK);
+          int64_t differ = memcmp(&loss2[0], &loss2[1], sizeof loss) != 0, first = -1;
+          for (int64_t e = 0; e < P; e++)
+            if (memcmp(&g2[0][e], &g2[1][e], sizeof(double))) {
+              differ++;
+              if (first < 0) first = e;
+            }
+          if (differ) {
+            fprintf(stderr, "FAIL %s d=%lld m=%lld: avx2 and avx512 differ in %lld of %lld numbers (first: entry %lld, %.17g vs %.17g)\n",
+                    ssw_activation_name((ssw_activation_t)act), (long long)d, (long long)m, (long long)differ,
+                    (long long)P + 1, (long long)first, first >= 0 ? g2[0][first] : loss2[0],
+                    first >= 0 ? g2[1][first] : loss2[1]);
+            failures++;
+          }
+          free(g2[0]), free(g2[1]);
+        }
+        free(grad), free(slow);
+      }
+  fprintf(stderr, "fused kernel (%s) vs plain loops at d = 1..16, m = 13, 21: largest relative difference %.3e (tolerance 1e-12)%s\n",
+          selected, worst_all, both ? "; avx2 and avx512 compared bit for bit" : "");
+  assert_int_equal(failures, 0);
+}
+
 /* sigma at points with known values, from the definitions in DESIGN.md §2 */
 static void test_activation_values(void **state) {
   (void)state;
@@ -259,6 +356,7 @@ int main(void) {
       cmocka_unit_test(test_gradients_match_finite_differences),
       cmocka_unit_test(test_blas_kernel_matches_plain_loops),
       cmocka_unit_test(test_blocked_kernel_matches_plain_loops_at_large_sizes),
+      cmocka_unit_test(test_fused_kernel_every_dim_and_same_bits_across_sets),
       cmocka_unit_test(test_activation_values),
       cmocka_unit_test(test_symmetric_init_gives_zero_output),
       cmocka_unit_test(test_init_scale_multiplies_named_groups),
