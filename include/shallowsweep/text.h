@@ -28,6 +28,9 @@ const char *ssw_text_quote(const char *text, char *buf, size_t size);
 
 /* The directory of a path, as a path: "." for a bare name, "/" for a name in the root. */
 void ssw_text_parent_dir(const char *path, char *dir, size_t size);
+/* buf (size) = seconds as H:MM:SS, rounded ("?" when not finite or negative): plan's wall
+ * time and the progress line's elapsed time and ETA. */
+void ssw_text_hms(double seconds, char *buf, size_t size);
 
 /* A growing NUL-terminated string. ssw_text_add never fails on its own: it records running
  * out of memory in oom, and ssw_text_take reports it once. */

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "shallowsweep/error.h"
 #include "shallowsweep/estimate.h"
+#include "shallowsweep/text.h"
 #include "shallowsweep/store.h"
 #include "shallowsweep/train.h"
 
@@ -132,15 +133,6 @@ static int default_workers(void) {
   return cores > 0 ? (int)cores : 1;
 }
 
-static void hms(double s, char *buf, size_t size) {
-  if (!isfinite(s)) {
-    snprintf(buf, size, "?");
-    return;
-  }
-  long t = lround(s);
-  snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-}
-
 typedef struct {
   ssw_cli_sweep_args_t sweep;
   int workers;
@@ -202,7 +194,7 @@ static void print_json(const ssw_sweep_t *sweep, const plan_args_t *a, const pla
 
 static void print_cost(const plan_args_t *a, const plan_t *pl, const ssw_calibration_t *cal) {
   char w[3][32];
-  for (int b = 0; b < 3; b++) hms(pl->wall_s[b], w[b], sizeof w[b]);
+  for (int b = 0; b < 3; b++) ssw_text_hms(pl->wall_s[b], w[b], sizeof w[b]);
   if (a->measure)
     printf("measured     %d cells timed here in %.1f s; their steps ran at %.3g .. %.3g GFLOP/s-equivalent\n", cal->n,
            cal->spent_s, pl->gflops_min, pl->gflops_max);

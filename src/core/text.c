@@ -2,6 +2,7 @@
 #include "shallowsweep/text.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +86,13 @@ void ssw_text_parent_dir(const char *path, char *dir, size_t size) {
   if (!slash) snprintf(dir, size, ".");
   else if (slash == dir) dir[1] = '\0';
   else *slash = '\0';
+}
+
+void ssw_text_hms(double seconds, char *buf, size_t size) {
+  if (!isfinite(seconds) || seconds < 0) {
+    snprintf(buf, size, "?");
+    return;
+  }
+  long t = lround(seconds);
+  snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }

@@ -7,6 +7,7 @@
 #include "shallowsweep/check.h"
 #include "shallowsweep/clock.h"
 #include "shallowsweep/estimate.h"
+#include "shallowsweep/text.h"
 
 int ssw_progress_init(ssw_progress_t *pg, const ssw_engine_job_t *job, int workers, double t0) {
   memset(pg, 0, sizeof *pg);
@@ -152,15 +153,6 @@ double ssw_progress_eta(const ssw_progress_t *pg, const ssw_queued_t *queue, int
 
 /* ---- the line ---- */
 
-static void hms(double s, char *buf, size_t size) {
-  if (!isfinite(s) || s < 0) {
-    snprintf(buf, size, "?");
-    return;
-  }
-  long t = lround(s);
-  snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-}
-
 void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *queue, int64_t next, int64_t n,
                        const ssw_engine_stats_t *st, const char *what) {
   double now = ssw_clock_monotonic(), el = now - pg->t0;
@@ -171,12 +163,12 @@ void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *qu
   }
   c[SSW_STATUS_PENDING] = pg->total - done;
   char elapsed[32], eta[32], basis[64];
-  hms(el, elapsed, sizeof elapsed);
+  ssw_text_hms(el, elapsed, sizeof elapsed);
   bool running = strcmp(what, "running") == 0;
   basis[0] = '\0';
   if (running) {
     speed_t sp = speed(pg, queue, st->finished);
-    hms(ssw_progress_eta(pg, queue, next, n, now), eta, sizeof eta);
+    ssw_text_hms(ssw_progress_eta(pg, queue, next, n, now), eta, sizeof eta);
     if (strcmp(sp.basis, "cells") == 0)
       snprintf(basis, sizeof basis, " (from %lld cell%s)", (long long)sp.from, sp.from == 1 ? "" : "s");
     else if (strcmp(sp.basis, "progress") == 0)
