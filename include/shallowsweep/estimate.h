@@ -62,6 +62,18 @@ SSW_NODISCARD int ssw_calibrate(const ssw_sweep_t *sweep, double budget_s, ssw_c
 void ssw_calibration_predict(const ssw_calibration_t *cal, const ssw_cell_cost_t *c, double *mid, double *lo,
                              double *hi);
 
+/* A cell waiting to be handed out, with its estimated cost. */
+typedef struct {
+  double cost;
+  int64_t index;
+} ssw_queued_t;
+
+/* Sort cells (n) into rank 0's hand-out order: largest cost first; cells of equal cost
+ * (seeds, rates, scales) in a fixed scrambled order, so that the finished ones are a fair
+ * sample of the rest for the ETA rather than one corner of the grid. plan simulates the
+ * same order. */
+void ssw_handout_order(ssw_queued_t *cells /* (n) */, int64_t n);
+
 /* Wall seconds until the last of n jobs ends when workers take them in the given order,
  * each job going to the worker free first (what rank 0 does), the workers being free from
  * free_at[w] seconds on (NULL: all from 0). secs (n) seconds each. Exact up to 200,000 jobs;

@@ -57,18 +57,6 @@ typedef struct {
   double gflops_min, gflops_max; /* the timed cells' steps, flop-equivalents per second */
 } plan_t;
 
-/* Cells in hand-out order: largest prior cost first, as rank 0 serves them. */
-typedef struct {
-  double cost;
-  int64_t cell;
-} ordered_t;
-
-static int by_cost_desc(const void *a, const void *b) {
-  const ordered_t *x = a, *y = b;
-  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
-  return x->cell < y->cell ? -1 : x->cell > y->cell;
-}
-
 static int64_t plan_stride(int64_t ncells) { return ncells <= SSW_PLAN_MAX_EXACT ? 1 : ncells / SSW_PLAN_MAX_EXACT; }
 
 static void survey(const ssw_sweep_t *sweep, plan_t *pl) {
@@ -89,15 +77,15 @@ static void survey(const ssw_sweep_t *sweep, plan_t *pl) {
  * each cell predicted, the hand-out simulated on `workers` ranks in rank 0's order. */
 static int predict(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, int workers, plan_t *pl) {
   int64_t ncells = ssw_sweep_grid(sweep)->ncells, stride = plan_stride(ncells), m = 0;
-  ordered_t *order;
+  ssw_queued_t *order; /* (ncells / stride) in rank 0's hand-out order */
   double *secs[3];
   SSW_ALLOC(order, ncells / stride + 1);
-  for (int64_t i = 0; i < ncells; i += stride) order[m++] = (ordered_t){ssw_sweep_cell_cost(sweep, i), i};
-  qsort(order, (size_t)m, sizeof *order, by_cost_desc);
+  for (int64_t i = 0; i < ncells; i += stride) order[m++] = (ssw_queued_t){ssw_sweep_cell_cost(sweep, i), i};
+  ssw_handout_order(order, m);
   for (int b = 0; b < 3; b++) SSW_ALLOC(secs[b], m);
   for (int64_t j = 0; j < m; j++) {
     ssw_cell_cost_t c;
-    if (ssw_cell_cost_split(sweep, order[j].cell, &c) != SSW_OK) {
+    if (ssw_cell_cost_split(sweep, order[j].index, &c) != SSW_OK) {
       ssw_error_clear(); /* fails at once */
       secs[0][j] = secs[1][j] = secs[2][j] = 0;
       continue;

@@ -240,7 +240,25 @@ static void predict_from(const ssw_calibration_t *cal, const ssw_cell_cost_t *c,
   *hi = c->fixed * fmax(a->fixed_s_per_cost, b->fixed_s_per_cost) + c->steps * fmax(a->step_s_per_cost, b->step_s_per_cost);
 }
 
-/* ---- the hand-out, simulated ---- */
+/* ---- the hand-out, its order and its simulation ---- */
+
+/* A fixed scramble of cell indices (splitmix64's finalizer). */
+static uint64_t scramble(int64_t index) {
+  uint64_t z = (uint64_t)index + 0x9e3779b97f4a7c15u;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static int by_cost_desc(const void *a, const void *b) {
+  const ssw_queued_t *x = a, *y = b;
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  uint64_t u = scramble(x->index), v = scramble(y->index);
+  if (u != v) return u < v ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void ssw_handout_order(ssw_queued_t *cells, int64_t n) { qsort(cells, (size_t)n, sizeof *cells, by_cost_desc); }
 
 static void sift_down(double *h, int n, int i) {
   for (;;) {

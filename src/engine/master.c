@@ -17,24 +17,6 @@ static const int DEFAULT_BATCH_MAX = 64;
 
 /* ---- the queue ---- */
 
-/* A fixed scramble of cell indices (splitmix64's finalizer). */
-static uint64_t scramble(int64_t index) {
-  uint64_t z = (uint64_t)index + 0x9e3779b97f4a7c15u;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return z ^ (z >> 31);
-}
-
-/* Largest cost first; cells of equal cost (seeds, rates, scales) in a fixed scrambled order,
- * so that the finished ones are a fair sample of the rest for the ETA rather than one corner
- * of the grid. */
-static int by_cost_desc(const void *a, const void *b) {
-  const ssw_queued_t *x = a, *y = b;
-  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
-  uint64_t u = scramble(x->index), v = scramble(y->index);
-  if (u != v) return u < v ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
-}
 
 typedef struct {
   ssw_queued_t *cells;      /* (n) pending cells, largest cost first */
@@ -54,7 +36,7 @@ static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
     q->cells[i].cost = job->cost ? job->cost[job->pending[i]] : 1.0;
     q->cost_total += q->cells[i].cost;
   }
-  qsort(q->cells, (size_t)q->n, sizeof *q->cells, by_cost_desc);
+  ssw_handout_order(q->cells, q->n);
   return SSW_OK;
 }
 

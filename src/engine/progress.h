@@ -16,15 +16,10 @@
 #include <stdio.h>
 
 #include "shallowsweep/engine.h"
+#include "shallowsweep/estimate.h"
 
 /* Budget fractions are kept as a histogram of this many bins over [0, 1]. */
 enum { SSW_FRACTION_BINS = 64 };
-
-/* A cell of the queue. */
-typedef struct {
-  double cost;
-  int64_t index;
-} ssw_queued_t;
 
 /* What one worker holds: queue positions [first, first + count), sent at `sent`; the cell
  * it last reported progress on (-1: none) and that report. */
