@@ -63,8 +63,10 @@ bool ssw_deadline_active(const ssw_deadline_t *dl);
 double ssw_deadline_left(const ssw_deadline_t *dl, double now);
 
 /* Estimated seconds of `cost` given cost_done units finished in wall_done seconds (summed
- * per cell, so this is one rank's time for the cell). NAN when nothing has been measured. */
-double ssw_deadline_estimate(double cost, double cost_done, double wall_done);
+ * per cell, so this is one rank's time for the cell). Before anything has finished, cost times
+ * prior_s_per_cost (the seconds per unit of cells timed before the run); NAN when that is NAN
+ * too (nothing measured at all). */
+double ssw_deadline_estimate(double cost, double cost_done, double wall_done, double prior_s_per_cost);
 
 /* May work estimated at est_s seconds (NAN: unknown) start at now? True without a deadline;
  * with one, if safety * est_s fits in the time left (unknown: if any time is left). */

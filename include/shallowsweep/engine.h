@@ -71,7 +71,9 @@ typedef struct ssw_engine_job {
   /* rank 0 only: */
   const int64_t *pending;    /* (npending) cells to run, any order */
   int64_t npending;
-  const double *cost;        /* (ncells) estimated cost, or NULL: all equal */
+  const double *cost;        /* (ncells) expected seconds to max_iters (ssw_cell_seconds), or NULL: all 1 */
+  bool cost_measured;        /* cost comes from cells timed on this machine (ssw_calibrate), not the
+                                prior alone: the deadline trusts it before any cell has finished */
   int64_t done_before[SSW_STATUS_COUNT];    /* cells already done by status (resume), for progress */
   int64_t diagnosed_before[SSW_DIAG_COUNT]; /* ... and of those, by diagnosis */
 } ssw_engine_job_t;

@@ -62,7 +62,19 @@ SSW_NODISCARD int ssw_calibrate(const ssw_sweep_t *sweep, double budget_s, ssw_c
 void ssw_calibration_predict(const ssw_calibration_t *cal, const ssw_cell_cost_t *c, double *mid, double *lo,
                              double *hi);
 
-/* A cell waiting to be handed out, with its estimated cost. */
+/* Seconds cell `index` is expected to take running to max_iters (mid, lo, hi; lo and hi may be
+ * NULL), from the calibration (the prior alone when cal->n is 0): the cost by which rank 0
+ * orders the hand-out, sizes batches and checks the deadline, and which plan simulates. A cell
+ * that cannot be set up fails at once: 0. */
+void ssw_cell_seconds(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, int64_t index, double *mid, double *lo,
+                      double *hi);
+
+/* Seconds of timing worth spending before a run whose cells take prior_core_s core-seconds at
+ * the prior on `workers` training ranks: 1% of the expected wall time, at most 5 s; 0 (no timing)
+ * when that is under a quarter of a second, a run too short for its order to matter. */
+double ssw_run_measure_budget(double prior_core_s, int workers);
+
+/* A cell waiting to be handed out, with its estimated cost (seconds, ssw_cell_seconds). */
 typedef struct {
   double cost;
   int64_t index;

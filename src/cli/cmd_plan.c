@@ -77,21 +77,24 @@ static void survey(const ssw_sweep_t *sweep, plan_t *pl) {
  * each cell predicted, the hand-out simulated on `workers` ranks in rank 0's order. */
 static int predict(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, int workers, plan_t *pl) {
   int64_t ncells = ssw_sweep_grid(sweep)->ncells, stride = plan_stride(ncells), m = 0;
-  ssw_queued_t *order; /* (ncells / stride) in rank 0's hand-out order */
-  double *secs[3];
+  ssw_queued_t *order; /* (m) sampled cells: mid seconds, in rank 0's hand-out order */
+  double *bounds;      /* (ncells / stride + 1, 2) lo, hi seconds of cell j * stride */
+  double *secs[3];     /* (m) lo, mid, hi seconds in hand-out order */
   SSW_ALLOC(order, ncells / stride + 1);
-  for (int64_t i = 0; i < ncells; i += stride) order[m++] = (ssw_queued_t){ssw_sweep_cell_cost(sweep, i), i};
+  SSW_ALLOC(bounds, 2 * (ncells / stride + 1));
+  for (int64_t i = 0; i < ncells; i += stride, m++) {
+    ssw_cell_seconds(sweep, cal, i, &order[m].cost, &bounds[2 * m], &bounds[2 * m + 1]);
+    order[m].index = i;
+  }
   ssw_handout_order(order, m);
   for (int b = 0; b < 3; b++) SSW_ALLOC(secs[b], m);
   for (int64_t j = 0; j < m; j++) {
-    ssw_cell_cost_t c;
-    if (ssw_cell_cost_split(sweep, order[j].index, &c) != SSW_OK) {
-      ssw_error_clear(); /* fails at once */
-      secs[0][j] = secs[1][j] = secs[2][j] = 0;
-      continue;
-    }
-    ssw_calibration_predict(cal, &c, &secs[1][j], &secs[0][j], &secs[2][j]);
+    int64_t sample = order[j].index / stride;
+    secs[0][j] = bounds[2 * sample];
+    secs[1][j] = order[j].cost;
+    secs[2][j] = bounds[2 * sample + 1];
   }
+  free(bounds);
   for (int b = 0; b < 3; b++) {
     double core = 0;
     for (int64_t j = 0; j < m; j++) core += secs[b][j];

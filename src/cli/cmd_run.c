@@ -14,6 +14,7 @@
 #include "shallowsweep/check.h"
 #include "shallowsweep/engine.h"
 #include "shallowsweep/error.h"
+#include "shallowsweep/estimate.h"
 #include "shallowsweep/model.h"
 #include "shallowsweep/store.h"
 
@@ -25,9 +26,11 @@ const ssw_command_t ssw_command_run = {
     .summary = "train every cell of a sweep under MPI into one HDF5 file (resumable)",
     .usage =
         "usage: [mpirun -n N [--oversubscribe]] shallowsweep run FILE -o OUT.h5 [--resume]\n"
-        "                         [--batch N] [--quiet] [--set key=value]...\n\n"
-        "Rank 0 serves the cells, largest estimated cost first, to the other ranks, which\n"
+        "                         [--batch N] [--measure-seconds S] [--quiet] [--set key=value]...\n\n"
+        "Rank 0 serves the cells, longest expected first, to the other ranks, which\n"
         "train them and write them into OUT.h5; alone (no mpirun) it trains them itself.\n"
+        "Before serving, rank 0 times a few cells as 'shallowsweep plan' does; the hand-out\n"
+        "order, the batches and the deadline use those seconds.\n"
         "Rank 0 sleeps while it waits, so on c cores run c + 1 ranks to keep every core\n"
         "training: mpirun -n $(( $(nproc) + 1 )) --oversubscribe shallowsweep run ...\n\n"
         "  -o, --output OUT.h5  the file; it must not exist unless --resume\n"
@@ -36,6 +39,8 @@ const ssw_command_t ssw_command_run = {
         "                       pending; only pending cells run. A missing OUT.h5 is created.\n"
         "  --batch N            at most N cells per message (1 disables batching; default:\n"
         "                       sized to about 50 ms of work, at most 64)\n"
+        "  --measure-seconds S  time cells for about S s before serving (0: none; default:\n"
+        "                       1% of the expected wall time, at most 5 s, none under 0.25 s)\n"
         "  --quiet              no progress lines (stderr, at most one a second)\n"
         "  --deadline WHEN      start no cell expected to end after WHEN (minus\n"
         "                       $SSW_DEADLINE_MARGIN s, default 30): SECONDS from now, a local\n"
@@ -59,6 +64,7 @@ typedef struct {
   bool resume, quiet;
   const char *deadline; /* --deadline text, or NULL: from the environment (deadline.h) */
   int batch;
+  double measure_s;      /* --measure-seconds, or -1: ssw_run_measure_budget */
   int argc;              /* the command line after the binary ("run" first), for the resume hint */
   char **argv;
 } run_args_t;
@@ -82,6 +88,11 @@ static int parse(int argc, char **argv, run_args_t *a) {
       if (found < 0 || *end || n < 1 || n > SSW_ENGINE_BATCH_MAX)
         return ssw_cli_usage_error(&ssw_command_run, "--batch takes an integer from 1 to %d", SSW_ENGINE_BATCH_MAX);
       a->batch = (int)n;
+    } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--measure-seconds", &v)) != 0) {
+      char *end;
+      a->measure_s = found < 0 ? -1 : strtod(v, &end);
+      if (found < 0 || *end || end == v || !(a->measure_s >= 0 && a->measure_s <= 86400))
+        return ssw_cli_usage_error(&ssw_command_run, "--measure-seconds takes seconds from 0 to 86400");
     } else if (strcmp(argv[i], "--resume") == 0) {
       a->resume = true;
     } else if (strcmp(argv[i], "--quiet") == 0) {
@@ -173,9 +184,9 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
   return SSW_OK;
 }
 
-/* Rank 0: statuses, damaged cells back to pending (resume), the pending list and costs. */
+/* Rank 0: statuses, damaged cells back to pending (resume), the pending list. */
 static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_engine_job_t *job,
-                        int64_t **pending, double **cost) {
+                        int64_t **pending) {
   int64_t n = ssw_store_ncells(store);
   int8_t *status, *diagnosis;
   SSW_ALLOC(status, n);
@@ -199,12 +210,10 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
     free(damaged);
   }
   SSW_ALLOC(*pending, n);
-  SSW_ALLOC(*cost, n);
   job->npending = 0;
   for (int64_t c = 0; c < n; c++) {
     if (status[c] == SSW_STATUS_PENDING) {
       (*pending)[job->npending++] = c;
-      (*cost)[c] = ssw_sweep_cell_cost(sweep, c);
     } else if (status[c] > 0 && status[c] < SSW_STATUS_COUNT) {
       job->done_before[status[c]]++;
       if (diagnosis[c] > 0 && diagnosis[c] < SSW_DIAG_COUNT) job->diagnosed_before[diagnosis[c]]++;
@@ -213,7 +222,30 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
   free(status);
   free(diagnosis);
   job->pending = *pending;
+  return SSW_OK;
+}
+
+/* Rank 0: the pending cells' expected seconds (estimate.h), from cells timed now when the run
+ * is long enough for its order to matter (or --measure-seconds says so), else the prior. */
+static int plan_costs(const ssw_sweep_t *sweep, const run_args_t *a, int workers, ssw_engine_job_t *job,
+                      double **cost) {
+  ssw_calibration_t cal = {0};
+  SSW_ALLOC(*cost, job->ncells);
+  double prior_core_s = 0;
+  for (int64_t i = 0; i < job->npending; i++) {
+    ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
+    prior_core_s += (*cost)[job->pending[i]];
+  }
+  double budget = a->measure_s >= 0 ? a->measure_s : ssw_run_measure_budget(prior_core_s, workers);
   job->cost = *cost;
+  if (!(budget > 0) || job->npending == 0) return SSW_OK;
+  SSW_TRY(ssw_calibrate(sweep, budget, &cal));
+  for (int64_t i = 0; i < job->npending; i++)
+    ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
+  job->cost_measured = cal.n > 0;
+  if (!a->quiet)
+    fprintf(stderr, "shallowsweep run: timed %d cell%s in %.1f s; the hand-out order, batches and deadline use "
+            "their seconds\n", cal.n, cal.n == 1 ? "" : "s", cal.spent_s);
   return SSW_OK;
 }
 
@@ -310,11 +342,12 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   ssw_engine_job_t job = {.ncells = ssw_store_ncells(store), .k = spec.k, .steps = steps,
                           .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store,
                           .checkpoints = checkpoints, .notes = stderr};
-  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &cost));
+  ssw_blas_single_thread(); /* before the timing, as the workers train */
+  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending));
+  if (rank == 0) SSW_TRY(plan_costs(sweep, a, size > 1 ? size - 1 : 1, &job, &cost));
   ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL,
                             .deadline = rank == 0 ? &deadline : NULL};
   ssw_engine_stats_t stats;
-  ssw_blas_single_thread();
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
   SSW_TRY(ssw_store_close(&store));
   if (rank == 0 && !stats.stopped) remove_checkpoints(checkpoints);
@@ -339,7 +372,7 @@ static int finalize(int code) {
 }
 
 static int run(int argc, char **argv) {
-  run_args_t a = {.batch = 0, .argc = argc, .argv = argv};
+  run_args_t a = {.batch = 0, .measure_s = -1, .argc = argc, .argv = argv};
   int code = parse(argc, argv, &a);
   if (code != SSW_EXIT_OK) return code;
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {

@@ -154,8 +154,8 @@ double ssw_deadline_left(const ssw_deadline_t *dl, double now) {
   return dl->end - dl->margin_s - now;
 }
 
-double ssw_deadline_estimate(double cost, double cost_done, double wall_done) {
-  if (!(cost_done > 0) || !(wall_done > 0)) return NAN;
+double ssw_deadline_estimate(double cost, double cost_done, double wall_done, double prior_s_per_cost) {
+  if (!(cost_done > 0) || !(wall_done > 0)) return cost * prior_s_per_cost;
   return cost * (wall_done / cost_done);
 }
 

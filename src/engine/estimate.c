@@ -14,6 +14,9 @@ enum { MAKESPAN_EXACT_MAX = 200000 };
  * bounds below (a step of a tiny cell is a microsecond: too few steps drown in the clock). */
 static const double CALIB_STEP_SECONDS = 0.05;
 static const int64_t CALIB_STEPS_MIN = 2, CALIB_STEPS_MAX = 200000;
+/* A run times its cells for this share of its expected wall time, at most RUN_MEASURE_MAX_S;
+ * below RUN_MEASURE_MIN_S it is not worth doing. */
+static const double RUN_MEASURE_SHARE = 0.01, RUN_MEASURE_MAX_S = 5.0, RUN_MEASURE_MIN_S = 0.25;
 
 int ssw_cell_cost_split(const ssw_sweep_t *sweep, int64_t index, ssw_cell_cost_t *c) {
   ssw_params_t p;
@@ -207,6 +210,24 @@ void ssw_calibration_predict(const ssw_calibration_t *cal, const ssw_cell_cost_t
   double e = cal->n ? cal->spread : 0;
   *lo = fmin(*lo, *mid / (1 + e));
   *hi = fmax(*hi, *mid * (1 + e));
+}
+
+void ssw_cell_seconds(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, int64_t index, double *mid, double *lo,
+                      double *hi) {
+  ssw_cell_cost_t c;
+  double l = 0, h = 0;
+  *mid = 0;
+  if (ssw_cell_cost_split(sweep, index, &c) != SSW_OK)
+    ssw_error_clear(); /* fails at once */
+  else
+    ssw_calibration_predict(cal, &c, mid, &l, &h);
+  if (lo) *lo = l;
+  if (hi) *hi = h;
+}
+
+double ssw_run_measure_budget(double prior_core_s, int workers) {
+  double b = fmin(RUN_MEASURE_SHARE * prior_core_s / (workers > 0 ? workers : 1), RUN_MEASURE_MAX_S);
+  return b >= RUN_MEASURE_MIN_S ? b : 0;
 }
 
 /* The prediction from every timed cell but skip. */

@@ -1,4 +1,4 @@
-/* Rank 0: the queue of pending cells, largest estimated cost first, served on request in
+/* Rank 0: the queue of pending cells, longest expected first, served on request in
  * batches sized to the measured speed; progress lines; the run's end (DESIGN.md §5). */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +25,8 @@ typedef struct {
   double cost_done;     /* cost of cells finished this run */
   double wall_done;     /* their summed wall seconds */
   bool deadline_hit;    /* a cell did not fit before opts->deadline */
+  double prior_s_per_cost; /* seconds per unit of cost before any cell finished: 1 when the
+                              costs are seconds timed on this machine, NAN when only the prior */
 } queue_t;
 
 static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
@@ -37,12 +39,13 @@ static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
     q->cost_total += q->cells[i].cost;
   }
   ssw_handout_order(q->cells, q->n);
+  q->prior_s_per_cost = job->cost && job->cost_measured ? 1.0 : NAN;
   return SSW_OK;
 }
 
 /* Cells for the next message: as many as make about target_s seconds at the measured speed
- * (one until something has been measured), at most batch_max, and never more than a 1/(2w)
- * share of what is left, so that the last cells spread over the workers. */
+ * (before any cell finished: the timed costs, else one cell), at most batch_max, and never more
+ * than a 1/(2w) share of what is left, so that the last cells spread over the workers. */
 static int64_t queue_batch(const queue_t *q, const ssw_engine_opts_t *opts, int workers) {
   int64_t left = q->n - q->next;
   int bmax = opts->batch_max > 0 ? opts->batch_max : DEFAULT_BATCH_MAX;
@@ -50,8 +53,8 @@ static int64_t queue_batch(const queue_t *q, const ssw_engine_opts_t *opts, int 
   double target = opts->batch_target_s > 0 ? opts->batch_target_s : DEFAULT_BATCH_TARGET_S;
   int64_t share = left / (2 * (int64_t)workers);
   if (share < 1) share = 1;
-  if (q->cost_done <= 0) return left < 1 ? left : 1;
-  double s_per_cost = q->wall_done / q->cost_done;
+  double s_per_cost = q->cost_done > 0 ? q->wall_done / q->cost_done : q->prior_s_per_cost;
+  if (!(s_per_cost >= 0)) return left < 1 ? left : 1;
   int64_t b = 0;
   double est = 0;
   while (b < left && b < bmax && b < share && (b == 0 || est < target)) {
@@ -86,13 +89,14 @@ static void count_finished(ssw_engine_stats_t *st, queue_t *q, ssw_progress_t *p
 /* ---- the job's end (deadline.h) ---- */
 
 /* How many of the next n queued cells may start now: those whose summed estimate (seconds
- * per cost measured so far) fits before the deadline. 0 ends the hand-out; say so once. */
+ * per cost measured so far, or the timed costs before any cell finished) fits before the
+ * deadline. 0 ends the hand-out; say so once. */
 static int64_t deadline_fit(queue_t *q, const ssw_engine_opts_t *opts, int64_t n) {
   if (!ssw_deadline_active(opts->deadline) || n <= 0) return n;
   double now = ssw_clock_wall(), est = 0;
   int64_t fit = 0;
   while (fit < n) {
-    est += ssw_deadline_estimate(q->cells[q->next + fit].cost, q->cost_done, q->wall_done);
+    est += ssw_deadline_estimate(q->cells[q->next + fit].cost, q->cost_done, q->wall_done, q->prior_s_per_cost);
     if (!ssw_deadline_allows(opts->deadline, now, est)) break;
     fit++;
   }

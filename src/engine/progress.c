@@ -16,6 +16,7 @@ int ssw_progress_init(ssw_progress_t *pg, const ssw_engine_job_t *job, int worke
   memcpy(pg->before, job->done_before, sizeof pg->before);
   memcpy(pg->diagnosed_before, job->diagnosed_before, sizeof pg->diagnosed_before);
   pg->workers = workers < 1 ? 1 : workers;
+  pg->cost_measured = job->cost && job->cost_measured;
   SSW_ALLOC(pg->hands, pg->workers + 1);
   for (int w = 0; w <= pg->workers; w++) pg->hands[w].cell = -1;
   return SSW_OK;
@@ -59,7 +60,7 @@ static const double OWN_RATE_FRACTION = 0.05;
 typedef struct {
   double s_per_cost;  /* seconds per unit of cost actually run */
   double mean_used;   /* cost-weighted share of the budget finished cells used */
-  const char *basis;  /* "cells", "progress", "prior" */
+  const char *basis;  /* "cells", "progress", "timed" (before the run), "prior" */
   int64_t from;       /* cells it rests on */
 } speed_t;
 
@@ -80,7 +81,7 @@ static speed_t speed(const ssw_progress_t *pg, const ssw_queued_t *queue, int64_
       }
   }
   if (from > 0 && cost > 0) return (speed_t){secs / cost, 1.0, "progress", from};
-  return (speed_t){1.0 / SSW_PRIOR_FLOPS_PER_S, 1.0, "prior", 0};
+  return (speed_t){1.0, 1.0, pg->cost_measured ? "timed" : "prior", 0}; /* costs are seconds */
 }
 
 /* The share of its budget a cell that has run past p is expected to use: the mean over
@@ -174,6 +175,8 @@ void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *qu
     else if (strcmp(sp.basis, "progress") == 0)
       snprintf(basis, sizeof basis, " (from the progress of %lld cell%s in hand)", (long long)sp.from,
                sp.from == 1 ? "" : "s");
+    else if (strcmp(sp.basis, "timed") == 0)
+      snprintf(basis, sizeof basis, " (cells timed before the run; none finished yet)");
     else
       snprintf(basis, sizeof basis, " (cost model; no cell measured yet)");
   }

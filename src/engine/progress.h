@@ -6,8 +6,8 @@
  * is its cost times the seconds per unit of cost measured on the cells finished so far, and
  * times the share of its budget (iterations / max_iters) finished cells used on average; a
  * cell in hand that has already run past that share is expected to use what finished cells
- * that ran as long used. Before any cell has finished, the cost model's prior speed stands
- * in, and the line says so.
+ * that ran as long used. Before any cell has finished, the costs themselves (seconds: timed
+ * before the run, or the cost model's prior) stand in, and the line says which.
  */
 #ifndef SHALLOWSWEEP_ENGINE_PROGRESS_H
 #define SHALLOWSWEEP_ENGINE_PROGRESS_H
@@ -38,6 +38,7 @@ typedef struct {
   int64_t before[SSW_STATUS_COUNT];
   int64_t diagnosed_before[SSW_DIAG_COUNT];
   int workers;                          /* training ranks */
+  bool cost_measured;                   /* the queue's costs were timed (engine.h) */
   ssw_hand_t *hands;                    /* (workers + 1) by rank; rank 0's unused */
   double cost_done, used_done, wall_done; /* finished cells: cost, cost x fraction used, seconds */
   double bin_count[SSW_FRACTION_BINS];  /* finished cells by fraction of budget used */

@@ -117,3 +117,35 @@ def test_eta_from_step_progress_before_any_cell_finishes(tmp_path):
     print(f"ETA {eta} s from step progress, {remaining:.1f} s remained")
     assert remaining > 3, "".join(lines)
     assert 1 / FACTOR <= max(eta, 0.5) / remaining <= FACTOR, "".join(lines)
+
+
+def test_deadline_uses_cells_timed_before_the_run(tmp_path):
+    """Cells of about 15 s and 5 s left before the deadline: rank 0 times cells before serving,
+    so it starts none (exit 75, both cells pending), where without timing it has nothing to
+    judge by and starts them."""
+    sweep = os.path.join(HERE, "eta_long_cells.yaml")
+    env = dict(ENV, SSW_DEADLINE_MARGIN="2")
+    out = tmp_path / "dl.h5"
+    t0 = time.monotonic()
+    r = subprocess.run(run_cmd(sweep, out) + ["--deadline", "7", "--measure-seconds", "1"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 75, r.stderr
+    assert time.monotonic() - t0 < 30, r.stderr  # nothing trained
+    assert re.search(r"timed [12] cells? in [0-9.]+ s; the hand-out order, batches and deadline use", r.stderr)
+    m = re.search(r"the next cell needs about (\d+) s; no more cells start", r.stderr)
+    assert m and int(m.group(1)) >= 5, r.stderr
+    st = subprocess.run([EXE, "status", str(out), "--json"], env=ENV, capture_output=True, text=True, timeout=60)
+    assert json.loads(st.stdout)["counts"]["pending"] == 2, st.stdout
+
+    out0 = tmp_path / "dl0.h5"
+    proc = subprocess.Popen(run_cmd(sweep, out0) + ["--deadline", "7", "--measure-seconds", "0"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if re.search(r"running 0/2 done .*ETA", line):
+            break
+    proc.terminate()  # a clean stop: the two cells were in hand
+    proc.wait(timeout=60)
+    assert not any("no more cells start" in l for l in lines), "".join(lines)
+    assert any("(cost model; no cell measured yet)" in l or "in hand" in l for l in lines), "".join(lines)

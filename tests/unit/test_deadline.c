@@ -187,11 +187,13 @@ static void test_margin(void **state) {
 
 static void test_estimate(void **state) {
   (void)state;
-  assert_true(isnan(ssw_deadline_estimate(5, 0, 0)));
-  assert_true(isnan(ssw_deadline_estimate(5, 10, 0)));
+  assert_true(isnan(ssw_deadline_estimate(5, 0, 0, NAN)));
+  assert_true(isnan(ssw_deadline_estimate(5, 10, 0, NAN)));
+  assert_true(ssw_deadline_estimate(5, 0, 0, 2.0) == 10.0); /* timed before the run */
+  assert_true(ssw_deadline_estimate(4, 10, 5, 3.0) == 2.0); /* what finished outranks it */
   /* 10 cost units took 5 s: 0.5 s per unit */
-  assert_true(ssw_deadline_estimate(4, 10, 5) == 2.0);
-  assert_true(ssw_deadline_estimate(0, 10, 5) == 0.0);
+  assert_true(ssw_deadline_estimate(4, 10, 5, NAN) == 2.0);
+  assert_true(ssw_deadline_estimate(0, 10, 5, NAN) == 0.0);
 }
 
 static void test_allows(void **state) {
