@@ -192,6 +192,13 @@ class NothingOverwritten(unittest.TestCase):
             self.one_line_usage_error(run(*args, nodir), option, "does not exist")
             self.one_line_usage_error(run(*args, afile), option, "is not a directory")
 
+    def test_run_option_values(self):
+        out = os.path.join(self.tmp.name, "o.h5")
+        for bad in (("--measure-seconds", "-1"), ("--measure-seconds", "x"), ("--measure-seconds", "1e9"),
+                    ("--batch", "0")):
+            self.one_line_usage_error(run("run", self.sweep, "-o", out, *bad), bad[0])
+            self.assertFalse(os.path.exists(out))
+
     def test_no_lock_file_is_made_or_written(self):  # row 6: the lock is on the file itself
         precious = os.path.join(self.tmp.name, "precious.txt")
         with open(precious, "w") as f:
