@@ -29,11 +29,17 @@ enum {
 extern const char *const ssw_series_names[SSW_SERIES_COUNT];
 
 /* A cell's status, as stored (int8) in /cell/status; the file names them too (its
- * flag_values and flag_meanings attributes, written from ssw_status_names). */
+ * flag_values and flag_meanings attributes, written from ssw_status_names). Converged to
+ * failed are done (trained and written); skipped: an adaptive sweep decided not to compute
+ * it (refine.h), and it holds no data. */
 typedef enum {
   SSW_STATUS_PENDING = 0, SSW_STATUS_CONVERGED = 1, SSW_STATUS_MAX_ITERS = 2,
-  SSW_STATUS_DIVERGED = 3, SSW_STATUS_FAILED = 4, SSW_STATUS_COUNT
+  SSW_STATUS_DIVERGED = 3, SSW_STATUS_FAILED = 4, SSW_STATUS_SKIPPED = 5, SSW_STATUS_COUNT
 } ssw_status_t;
+/* Trained and written: converged, max_iters, diverged or failed. */
+static inline bool ssw_status_is_done(int status) {
+  return status >= SSW_STATUS_CONVERGED && status <= SSW_STATUS_FAILED;
+}
 extern const char *const ssw_status_names[SSW_STATUS_COUNT];
 /* ssw_status_names[status], or "unknown" out of range. */
 const char *ssw_status_name(int status);

@@ -17,7 +17,7 @@ const char *const ssw_series_names[SSW_SERIES_COUNT] = {
     "loss", "grad_norm", "inner_dist", "outer_dist", "pattern_change", "test_loss", "edge_ratio"};
 
 const char *const ssw_status_names[SSW_STATUS_COUNT] = {"pending", "converged", "max_iters", "diverged",
-                                                         "failed"};
+                                                         "failed", "skipped"};
 
 const char *const ssw_diagnosis_names[SSW_DIAG_COUNT] = {"none", "unstable", "slow", "plateau"};
 

@@ -36,7 +36,8 @@ static int list_values(const ssw_axis_t *axis, const ssw_yaml_node_t *nd, double
 }
 
 /* {geom: [lo, hi], num: k} or {lin: [lo, hi], num: k}. */
-static int range_values(const ssw_axis_t *axis, const ssw_yaml_node_t *nd, double **values, int64_t *count) {
+static int range_values(ssw_sweep_t *sw, const ssw_axis_t *axis, const ssw_yaml_node_t *nd, double **values,
+                        int64_t *count) {
   const ssw_yaml_node_t *range = NULL, *num = NULL;
   bool geometric = false;
   SSW_TRY(ssw_yaml_check_map(nd, axis->name));
@@ -69,19 +70,26 @@ static int range_values(const ssw_axis_t *axis, const ssw_yaml_node_t *nd, doubl
     return ssw_error_at_fmt(num->loc, axis->name, "num must be a whole number from 1 to %d (got %s) — give "
                             "the number of values", SSW_AXIS_MAX_VALUES, num->text);
   *count = (int64_t)k;
+  int slot = ssw_sweep_refine_slot(sw, axis->name);
+  if (slot >= 0) SSW_TRY(ssw_sweep_refine_range(sw, slot, lo, hi, count, geometric, num));
   SSW_ALLOC(*values, *count);
   if (ssw_axis_space(lo, hi, *count, geometric, *values) != SSW_OK)
     return ssw_error_at(range->loc, axis->name, NULL);
   return SSW_OK;
 }
 
-static int seeds_values(const ssw_yaml_node_t *nd, double **values, int64_t *count) {
+static int seeds_values(ssw_sweep_t *sw, const ssw_yaml_node_t *nd, double **values, int64_t *count) {
   double v;
-  if (nd->kind != SSW_YAML_SCALAR || !ssw_expr_is_number(nd->text, &v) || v != floor(v) || v < 1 ||
-      v > SSW_AXIS_MAX_VALUES)
-    return ssw_error_at_fmt(nd->loc, "seeds", "must be a whole number from 1 to %d — seeds: N runs seeds 0..N-1",
+  if (nd->kind == SSW_YAML_MAP) {
+    SSW_TRY(ssw_sweep_adaptive_seeds(sw, nd, count));
+  } else if (nd->kind != SSW_YAML_SCALAR || !ssw_expr_is_number(nd->text, &v) || v != floor(v) || v < 1 ||
+             v > SSW_AXIS_MAX_VALUES) {
+    return ssw_error_at_fmt(nd->loc, "seeds", "must be a whole number from 1 to %d — seeds: N runs seeds 0..N-1 "
+                            "(or seeds: {start: S0, max: S1} adds seeds where the outcome is uncertain)",
                             SSW_AXIS_MAX_VALUES);
-  *count = (int64_t)v;
+  } else {
+    *count = (int64_t)v;
+  }
   SSW_ALLOC(*values, *count);
   for (int64_t i = 0; i < *count; i++) (*values)[i] = (double)i;
   return SSW_OK;
@@ -117,13 +125,13 @@ static int build_axis(ssw_sweep_t *sw, const ssw_axis_entry_t *e, int a) {
   int64_t count = 0;
   int rc;
   if (strcmp(e->name, "seeds") == 0) {
-    rc = seeds_values(nd, &values, &count);
+    rc = seeds_values(sw, nd, &values, &count);
   } else if (nd->kind == SSW_YAML_SEQ) {
     count = nd->nitems;
     values = calloc((size_t)count + 1, sizeof *values);
     rc = values ? list_values(axis, nd, values) : SSW_ERROR(SSW_ERR_NOMEM, "out of memory");
   } else if (nd->kind == SSW_YAML_MAP) {
-    rc = range_values(axis, nd, &values, &count);
+    rc = range_values(sw, axis, nd, &values, &count);
   } else {
     rc = ssw_error_at_fmt(nd->loc, e->name, "an axis needs a list [a, b, ...], {geom: [lo, hi], num: k} or "
                           "{lin: [lo, hi], num: k} — for one value, set it in section %s instead",

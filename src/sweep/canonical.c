@@ -44,6 +44,10 @@ int ssw_sweep_build_canonical(ssw_sweep_t *sw) {
   ssw_text_add(&s, "grid:\n");
   for (int a = 0; a < sw->grid.naxes; a++) {
     const ssw_axis_t *axis = &sw->grid.axes[a];
+    if ((a == sw->grid.naxes - 1 && sw->refine.adaptive_seeds) || ssw_sweep_refine_slot(sw, axis->name) >= 0) {
+      ssw_sweep_refine_canonical(sw, a, &s);
+      continue;
+    }
     bool seeds = strcmp(axis->name, "seed") == 0;
     for (int64_t i = 0; seeds && i < axis->count; i++) seeds = axis->values[i] == (double)i;
     if (seeds) {
@@ -54,6 +58,7 @@ int ssw_sweep_build_canonical(ssw_sweep_t *sw) {
     for (int64_t i = 0; i < axis->count; i++) ssw_text_add(&s, "%s%s", i ? ", " : "", axis->labels[i]);
     ssw_text_add(&s, "]\n");
   }
+  ssw_sweep_refine_section(sw, &s);
   SSW_TRY(ssw_text_take(&s, &sw->canonical, "the canonical sweep"));
   return SSW_OK;
 }

@@ -24,7 +24,7 @@ int ssw_sweep_key_index(const ssw_sweep_t *sw, const char *name) {
 
 const char *ssw_sweep_nearest_name(const char *name) {
   static const char *const extra[] = {"model", "data", "init", "train", "grid", "name",
-                                      "description", "seeds"};
+                                      "description", "seeds", "refine"};
   size_t nkeys;
   const ssw_param_key_t *keys = ssw_params_keys(&nkeys);
   const char *best = NULL;
@@ -130,6 +130,7 @@ static int collect(ssw_loader_t *ld, const ssw_yaml_node_t *root) {
       if (strcmp(name, ssw_sweep_sections[s]) == 0) break;
     if (s < SSW_SWEEP_NSECTIONS) SSW_TRY(collect_section(ld, ssw_sweep_sections[s], value));
     else if (strcmp(name, "grid") == 0) SSW_TRY(collect_grid(ld, value));
+    else if (strcmp(name, "refine") == 0) ld->refine = (ssw_setting_t){.node = value, .loc = knode->loc, .from_file = true};
     else if (strcmp(name, "name") == 0) SSW_TRY(collect_text(&ld->name, knode, value));
     else if (strcmp(name, "description") == 0) SSW_TRY(collect_text(&ld->description, knode, value));
     else {
@@ -137,7 +138,7 @@ static int collect(ssw_loader_t *ld, const ssw_yaml_node_t *root) {
       if (k >= 0)
         return ssw_error_at_fmt(knode->loc, name, "must be inside section %s — write %s: {%s: ...}",
                                 ld->sw->keys[k].section, ld->sw->keys[k].section, name);
-      return ssw_sweep_unknown_key(knode->loc, name, "the top level (sections: model, data, init, train, grid)");
+      return ssw_sweep_unknown_key(knode->loc, name, "the top level (sections: model, data, init, train, grid, refine)");
     }
   }
   /* A key may live in its section or on the grid, not both. */
@@ -254,7 +255,9 @@ static int load(ssw_loader_t *ld, const char *text, size_t len, const char *cons
   for (int i = 0; i < noverrides; i++) SSW_TRY(apply_override(ld, i, overrides[i]));
   SSW_TRY(set_texts(ld));
   SSW_TRY(ssw_sweep_build_values(ld));
+  SSW_TRY(ssw_sweep_build_refine(ld));
   SSW_TRY(ssw_sweep_build_axes(ld));
+  SSW_TRY(ssw_sweep_finish_refine(sw));
   SSW_TRY(ssw_sweep_resolve_names(sw));
   SSW_TRY(ssw_sweep_check_cells(sw));
   SSW_TRY(ssw_sweep_build_canonical(sw));

@@ -6,6 +6,8 @@
  *   cells.c      one cell's parameters, the checks of every cell, cost and memory of a cell
  *   canonical.c  the canonical YAML text and the diff of two of them
  *   grid.c       axis values and labels, index <-> coordinates, cell text, --at
+ *   refine_spec.c  the refine: section and adaptive seeds (refine.h)
+ *   refine_plan.c  which cells an adaptive sweep needs, from finished results (refine.h)
  * A load runs collect -> overrides -> values -> axes -> names -> cells -> canonical.
  */
 #ifndef SHALLOWSWEEP_SWEEP_IMPL_H
@@ -17,6 +19,7 @@
 
 #include "shallowsweep/error.h"
 #include "shallowsweep/expr.h"
+#include "shallowsweep/refine.h"
 #include "shallowsweep/sweep.h"
 
 enum {
@@ -85,6 +88,8 @@ struct ssw_sweep {
   ssw_grid_t grid;
   ssw_loc_t axis_loc[SSW_MAX_AXES];
   bool axis_free[SSW_MAX_AXES]; /* a free variable of expressions, not a key */
+  ssw_refine_t refine;          /* refine: and seeds: {start, max} (refine_spec.c) */
+  char refine_names[2][SSW_NAME_MAX];
 };
 
 /* What sets one key, one axis. */
@@ -105,7 +110,7 @@ typedef struct {
   ssw_yaml_node_t *docs[SSW_MAX_OVERRIDES + 1];
   int ndocs;
   ssw_setting_t *keyset;       /* (nkeys) section values */
-  ssw_setting_t name, description;
+  ssw_setting_t name, description, refine;
   ssw_axis_entry_t axes[SSW_MAX_AXES + 2];
   int naxes;
 } ssw_loader_t;
@@ -139,5 +144,21 @@ SSW_NODISCARD int ssw_axis_assign(ssw_axis_t *axis, const double *values, int64_
 SSW_NODISCARD int ssw_axis_space(double lo, double hi, int64_t count, bool geometric, double *values);
 /* The key that a free variable axis (a grid name used only by expressions) points to. */
 const ssw_param_key_t *ssw_free_variable_key(void);
+
+/* ---- adaptive sweeps (refine_spec.c) ---- */
+/* After collect and overrides, before the axes: the refine: section checked. */
+SSW_NODISCARD int ssw_sweep_build_refine(ssw_loader_t *ld);
+/* Which refined axis (0, 1) name is, or -1. */
+int ssw_sweep_refine_slot(const ssw_sweep_t *sw, const char *axis);
+/* A range of refined axis `slot`: remember it, and *count becomes its fine point count. */
+SSW_NODISCARD int ssw_sweep_refine_range(ssw_sweep_t *sw, int slot, double lo, double hi, int64_t *count,
+                                         bool geometric, const ssw_yaml_node_t *num);
+/* seeds: {start: S0, max: S1}: *count = S1. */
+SSW_NODISCARD int ssw_sweep_adaptive_seeds(ssw_sweep_t *sw, const ssw_yaml_node_t *nd, int64_t *count);
+/* After the axes: the refined axes' numbers, the seeds every point gets. */
+SSW_NODISCARD int ssw_sweep_finish_refine(ssw_sweep_t *sw);
+/* The canonical grid line of a refined axis or of adaptive seeds, and the refine section. */
+void ssw_sweep_refine_canonical(const ssw_sweep_t *sw, int axis, ssw_text_t *s);
+void ssw_sweep_refine_section(const ssw_sweep_t *sw, ssw_text_t *s);
 
 #endif

@@ -16,7 +16,7 @@ HEADERS = {  # public header -> layer
     "error": "core", "text": "core", "clock": "core", "params": "core", "expr": "core", "rng": "core",
     "data": "core", "model": "core", "init": "core", "ntk": "core", "train": "core", "simd": "core",
     "train_state": "core", "checkpoint": "store",
-    "sweep": "sweep", "check": "store", "store": "store", "deadline": "engine", "engine": "engine", "estimate": "engine",
+    "sweep": "sweep", "refine": "sweep", "check": "store", "store": "store", "deadline": "engine", "engine": "engine", "estimate": "engine",
 }
 # System headers of the libraries a layer links (anything else of these is refused).
 LIBRARY_HEADERS = {"cblas.h": "core", "lapacke.h": "core", "Random123/philox.h": "core", "yaml.h": "sweep",
