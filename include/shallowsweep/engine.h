@@ -26,6 +26,7 @@
 
 #include "shallowsweep/checkpoint.h"
 #include "shallowsweep/error.h"
+#include "shallowsweep/refine.h"
 #include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
 #include "shallowsweep/train.h"
@@ -74,6 +75,11 @@ typedef struct ssw_engine_job {
   const double *cost;        /* (ncells) expected seconds to max_iters (ssw_cell_seconds), or NULL: all 1 */
   bool cost_measured;        /* cost comes from cells timed on this machine (ssw_calibrate), not the
                                 prior alone: the deadline trusts it before any cell has finished */
+  /* adaptive sweeps (refine.h): told of each cell that finishes, appends the cells that became
+     needed to *more; NULL: the pending cells are the whole run. Workers that ask while nothing
+     is queued but cells are in hand wait for what those cells decide. */
+  int (*more)(void *ctx, int64_t cell, int status, ssw_cell_list_t *more);
+  void *more_ctx;
   int64_t done_before[SSW_STATUS_COUNT];    /* cells already done by status (resume), for progress */
   int64_t diagnosed_before[SSW_DIAG_COUNT]; /* ... and of those, by diagnosis */
 } ssw_engine_job_t;
@@ -98,6 +104,7 @@ typedef struct ssw_engine_stats {
   double train_s;         /* inside the cell function */
   double write_s;         /* writing cells */
   double busy_s;          /* from a trainer's first request to its last reply */
+  double waited_s;        /* rank 0: worker-seconds spent waiting for an adaptive sweep's next cells */
   int trainers;           /* ranks that trained */
   int64_t kept;           /* cells stopped in hand whose state was kept as a checkpoint */
   int64_t continued;      /* cells continued from a checkpoint */

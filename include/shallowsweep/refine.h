@@ -17,6 +17,7 @@
 #define SHALLOWSWEEP_REFINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shallowsweep/error.h"
@@ -43,6 +44,13 @@ typedef struct ssw_refine {
 const ssw_refine_t *ssw_sweep_refine(const struct ssw_sweep *sweep);
 /* Whether the sweep computes only some of its cells. */
 bool ssw_sweep_is_adaptive(const struct ssw_sweep *sweep);
+
+/* One line for validate and plan: what is refined, and the fewest cells the sweep computes
+ * (level 0 with the first seeds) against its dense grid. Empty for a dense sweep. */
+void ssw_sweep_refine_describe(const struct ssw_sweep *sweep, char *buf, size_t size);
+/* The fewest cells an adaptive sweep computes: level 0 (every point without refine) with its
+ * first seeds. */
+int64_t ssw_sweep_refine_min_cells(const struct ssw_sweep *sweep);
 
 /* ---- the plan: which cells are needed, from finished results ---- */
 

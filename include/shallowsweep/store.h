@@ -93,6 +93,10 @@ unsigned ssw_store_series_mask(const ssw_store_t *store);
 SSW_NODISCARD int ssw_store_write_cell(ssw_store_t *store, int64_t index, const ssw_result_t *r, int rank);
 /* Set a cell's status alone (resume puts a damaged cell back to pending). Not collective. */
 SSW_NODISCARD int ssw_store_write_status(ssw_store_t *store, int64_t index, int8_t status);
+/* Write every cell's status from status (ncells): an adaptive sweep's skipped cells, once every
+ * other rank has stopped writing (a torn write leaves some skipped cells pending, which a
+ * resume marks again). Not collective. */
+SSW_NODISCARD int ssw_store_write_statuses(ssw_store_t *store, const int8_t *status);
 /* Read every cell's status into status (ncells). Not collective. */
 SSW_NODISCARD int ssw_store_read_status(ssw_store_t *store, int8_t *status);
 /* Read every cell's diagnosis into diagnosis (ncells); SSW_DIAG_NONE throughout in a file of

@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 #include "shallowsweep/error.h"
+#include "shallowsweep/refine.h"
+#include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
 
 enum { SSW_EXIT_OK = 0, SSW_EXIT_FAILED = 1, SSW_EXIT_USAGE = 2, SSW_EXIT_STOPPED = 75 };
@@ -70,4 +72,15 @@ SSW_NODISCARD int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char 
 /* The shared arguments: --set key=value, the sweep file; rejects unknown options. Returns 1 if
  * consumed, -1 after a usage error. Call it for whatever the command did not recognise. */
 SSW_NODISCARD int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);
+/* ---- run on an adaptive sweep (run_adaptive.c) ---- */
+/* The plan from the file's statuses (ncells): the cells to run now into pending (room for
+ * ncells), *npending of them. */
+SSW_NODISCARD int ssw_run_adaptive_begin(const ssw_sweep_t *sweep, const int8_t *status, ssw_refine_plan_t **plan,
+                                         int64_t *pending, int64_t *npending);
+/* The engine's `more` (engine.h) with the plan as ctx. */
+SSW_NODISCARD int ssw_run_adaptive_more(void *ctx, int64_t cell, int status, ssw_cell_list_t *more);
+/* Once the plan is complete: every cell neither needed nor done becomes skipped in the file
+ * (*skipped of them); a plan stopped short writes nothing. Rank 0, after the engine. */
+SSW_NODISCARD int ssw_run_adaptive_finish(ssw_store_t *store, const ssw_refine_plan_t *plan, int64_t *skipped);
+
 #endif

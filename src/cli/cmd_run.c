@@ -184,9 +184,10 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
   return SSW_OK;
 }
 
-/* Rank 0: statuses, damaged cells back to pending (resume), the pending list. */
+/* Rank 0: statuses, damaged cells back to pending (resume), the pending list: every pending
+ * cell, or those an adaptive sweep needs now (*plan, which then decides the rest). */
 static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_engine_job_t *job,
-                        int64_t **pending) {
+                        int64_t **pending, ssw_refine_plan_t **plan) {
   int64_t n = ssw_store_ncells(store);
   int8_t *status, *diagnosis;
   SSW_ALLOC(status, n);
@@ -211,10 +212,15 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
   }
   SSW_ALLOC(*pending, n);
   job->npending = 0;
+  if (ssw_sweep_is_adaptive(sweep)) {
+    SSW_TRY(ssw_run_adaptive_begin(sweep, status, plan, *pending, &job->npending));
+    job->more = ssw_run_adaptive_more;
+    job->more_ctx = *plan;
+  }
   for (int64_t c = 0; c < n; c++) {
-    if (status[c] == SSW_STATUS_PENDING) {
+    if (status[c] == SSW_STATUS_PENDING && !*plan) {
       (*pending)[job->npending++] = c;
-    } else if (status[c] > 0 && status[c] < SSW_STATUS_COUNT) {
+    } else if (ssw_status_is_done(status[c])) {
       job->done_before[status[c]]++;
       if (diagnosis[c] > 0 && diagnosis[c] < SSW_DIAG_COUNT) job->diagnosed_before[diagnosis[c]]++;
     }
@@ -223,6 +229,19 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
   free(diagnosis);
   job->pending = *pending;
   return SSW_OK;
+}
+
+/* An adaptive sweep's every cell may become needed: each not done gets its cost. */
+static int adaptive_costs(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, const ssw_engine_job_t *job,
+                          double *cost) {
+  if (!job->more) return SSW_OK;
+  int8_t *status;
+  SSW_ALLOC(status, job->ncells);
+  int rc = ssw_store_read_status(job->store, status);
+  for (int64_t c = 0; c < job->ncells && rc == SSW_OK; c++)
+    if (!ssw_status_is_done(status[c])) ssw_cell_seconds(sweep, cal, c, &cost[c], NULL, NULL);
+  free(status);
+  return rc;
 }
 
 /* Rank 0: the pending cells' expected seconds (estimate.h), from cells timed now when the run
@@ -236,12 +255,14 @@ static int plan_costs(const ssw_sweep_t *sweep, const run_args_t *a, int workers
     ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
     prior_core_s += (*cost)[job->pending[i]];
   }
+  SSW_TRY(adaptive_costs(sweep, &cal, job, *cost));
   double budget = a->measure_s >= 0 ? a->measure_s : ssw_run_measure_budget(prior_core_s, workers);
   job->cost = *cost;
   if (!(budget > 0) || job->npending == 0) return SSW_OK;
   SSW_TRY(ssw_calibrate(sweep, budget, &cal));
   for (int64_t i = 0; i < job->npending; i++)
     ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
+  SSW_TRY(adaptive_costs(sweep, &cal, job, *cost));
   job->cost_measured = cal.n > 0;
   if (!a->quiet)
     fprintf(stderr, "shallowsweep run: timed %d cell%s in %.1f s; the hand-out order, batches and deadline use "
@@ -343,12 +364,19 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
                           .cell = ssw_engine_train_cell, .cell_ctx = sweep, .store = store,
                           .checkpoints = checkpoints, .notes = stderr};
   ssw_blas_single_thread(); /* before the timing, as the workers train */
-  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending));
+  ssw_refine_plan_t *plan = NULL;
+  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &plan));
   if (rank == 0) SSW_TRY(plan_costs(sweep, a, size > 1 ? size - 1 : 1, &job, &cost));
   ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL,
                             .deadline = rank == 0 ? &deadline : NULL};
   ssw_engine_stats_t stats;
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
+  int64_t skipped = 0;
+  if (plan && !stats.stopped) SSW_TRY(ssw_run_adaptive_finish(store, plan, &skipped));
+  if (plan && !a->quiet && !stats.stopped)
+    fprintf(stderr, "shallowsweep run: %lld cell%s skipped: the adaptive sweep did not need them\n", (long long)skipped,
+            skipped == 1 ? "" : "s");
+  ssw_refine_plan_destroy(&plan);
   SSW_TRY(ssw_store_close(&store));
   if (rank == 0 && !stats.stopped) remove_checkpoints(checkpoints);
   if (rank == 0) print_summary(a, &stats, size);

@@ -91,6 +91,7 @@ static int failed_message(summary_t *s, int64_t index, char *msg, size_t size) {
 
 static void print_counts(const int64_t *k) {
   for (int st = 1; st < SSW_STATUS_COUNT; st++) {
+    if (st == SSW_STATUS_SKIPPED && k[st] == 0) continue; /* a dense sweep has none */
     printf("  %s %lld", ssw_status_name(st), (long long)k[st]);
     if (st == SSW_STATUS_MAX_ITERS && k[st] > 0) { /* why they did not converge */
       char text[128];
@@ -102,10 +103,12 @@ static void print_counts(const int64_t *k) {
 }
 
 static int print_human(summary_t *s, const char *path, int list) {
-  int64_t done = s->n - s->total[0];
+  int64_t done = s->n - s->total[SSW_STATUS_PENDING] - s->total[SSW_STATUS_SKIPPED];
+  int64_t wanted = s->n - s->total[SSW_STATUS_SKIPPED]; /* an adaptive sweep's computed cells */
   printf("%s: sweep '%s', %d axes, %lld cells, %lld record points\n", path, ssw_store_name(s->store), s->grid->naxes,
          (long long)s->n, (long long)ssw_store_k(s->store));
-  printf("done %lld/%lld (%.1f%%):", (long long)done, (long long)s->n, 100.0 * (double)done / (double)s->n);
+  printf("done %lld/%lld (%.1f%%)%s:", (long long)done, (long long)wanted,
+         wanted ? 100.0 * (double)done / (double)wanted : 100.0, s->total[SSW_STATUS_SKIPPED] ? " of the cells not skipped" : "");
   print_counts(s->total);
   printf("\n");
   for (int a = 0; a < s->grid->naxes; a++) {
@@ -169,7 +172,8 @@ static int print_json(summary_t *s, const char *path) {
   printf(", \"sweep\": ");
   ssw_json_string(stdout, ssw_store_name(s->store));
   printf(", \"ncells\": %lld, \"record_points\": %lld, \"done\": %lld,\n \"counts\": ", (long long)s->n,
-         (long long)ssw_store_k(s->store), (long long)(s->n - s->total[0]));
+         (long long)ssw_store_k(s->store),
+         (long long)(s->n - s->total[SSW_STATUS_PENDING] - s->total[SSW_STATUS_SKIPPED]));
   json_counts(s->total);
   printf(",\n \"diagnosis\": ");
   json_diagnosis(s->total);
@@ -213,7 +217,7 @@ static int print_json(summary_t *s, const char *path) {
     return SSW_OK;
   }
   printf("{\"frozen_metadata\": \"%s\", \"checked\": %lld, \"damaged\": [",
-         s->frozen > 0 ? "ok" : s->frozen == 0 ? "absent" : "mismatch", (long long)(s->n - s->total[0]));
+         s->frozen > 0 ? "ok" : s->frozen == 0 ? "absent" : "mismatch", (long long)(s->n - s->total[SSW_STATUS_PENDING] - s->total[SSW_STATUS_SKIPPED]));
   for (int64_t c = 0, k = 0; c < s->n; c++)
     if (s->damaged[c]) printf("%s%lld", k++ ? ", " : "", (long long)c);
   printf("]}}\n");

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "shallowsweep/error.h"
+#include "shallowsweep/refine.h"
 
 static int run(int argc, char **argv);
 
@@ -45,6 +46,9 @@ static void print_axes(const ssw_sweep_t *sweep, const char *path) {
     printf("%s%s = %s", shown++ ? ", " : "  expressions: ", keys[k].name, e);
   }
   if (shown) printf("\n");
+  char adaptive[512];
+  ssw_sweep_refine_describe(sweep, adaptive, sizeof adaptive);
+  if (adaptive[0]) printf("  adaptive: %s\n", adaptive);
 }
 
 static int run(int argc, char **argv) {

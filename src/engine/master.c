@@ -19,8 +19,9 @@ static const int DEFAULT_BATCH_MAX = 64;
 
 
 typedef struct {
-  ssw_queued_t *cells;      /* (n) pending cells, largest cost first */
-  int64_t n, next;      /* cells, next to serve */
+  ssw_queued_t *cells;      /* (n) this run's cells: served [0, next), pending [next, n) longest first */
+  int64_t n, next, cap; /* cells, next to serve, room */
+  int64_t in_hand;      /* served and not yet reported */
   double cost_total;    /* sum of the queue's cost */
   double cost_done;     /* cost of cells finished this run */
   double wall_done;     /* their summed wall seconds */
@@ -31,7 +32,7 @@ typedef struct {
 
 static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
   memset(q, 0, sizeof *q);
-  q->n = job->npending;
+  q->n = q->cap = job->npending;
   SSW_ALLOC(q->cells, q->n);
   for (int64_t i = 0; i < q->n; i++) {
     q->cells[i].index = job->pending[i];
@@ -40,6 +41,26 @@ static int queue_build(queue_t *q, const ssw_engine_job_t *job) {
   }
   ssw_handout_order(q->cells, q->n);
   q->prior_s_per_cost = job->cost && job->cost_measured ? 1.0 : NAN;
+  return SSW_OK;
+}
+
+/* An adaptive sweep's newly needed cells join the pending ones, in hand-out order; the
+ * served positions stay where they are (the progress line's hands point at them). */
+static int queue_add(queue_t *q, const ssw_engine_job_t *job, const ssw_cell_list_t *more) {
+  if (more->n == 0) return SSW_OK;
+  if (q->n + more->n > q->cap) {
+    int64_t cap = 2 * (q->n + more->n);
+    ssw_queued_t *grown = realloc(q->cells, (size_t)cap * sizeof *grown);
+    SSW_REQUIRE(grown, SSW_ERR_NOMEM, "out of memory queueing %lld more cells", (long long)more->n);
+    q->cells = grown;
+    q->cap = cap;
+  }
+  for (int64_t i = 0; i < more->n; i++) {
+    double cost = job->cost ? job->cost[more->cells[i]] : 1.0;
+    q->cells[q->n++] = (ssw_queued_t){cost, more->cells[i]};
+    q->cost_total += cost;
+  }
+  ssw_handout_order(q->cells + q->next, q->n - q->next);
   return SSW_OK;
 }
 
@@ -75,15 +96,24 @@ static void progress_maybe(ssw_progress_t *pg, const ssw_engine_opts_t *opts, co
   ssw_progress_line(opts->progress, pg, q->cells, q->next, q->n, st, "running");
 }
 
-static void count_finished(ssw_engine_stats_t *st, queue_t *q, ssw_progress_t *pg, const ssw_engine_job_t *job,
-                           int64_t index, int status, int diagnosis, double wall_s, double fraction) {
-  if (status < 1 || status >= SSW_STATUS_COUNT) status = SSW_STATUS_FAILED;
+/* A cell finished: counted, timed, and (adaptive sweeps) what it decides queued. */
+static int count_finished(ssw_engine_stats_t *st, queue_t *q, ssw_progress_t *pg, const ssw_engine_job_t *job,
+                          int64_t index, int status, int diagnosis, double wall_s, double fraction) {
+  if (!ssw_status_is_done(status)) status = SSW_STATUS_FAILED;
+  q->in_hand--;
   st->done[status]++;
   if (diagnosis > SSW_DIAG_NONE && diagnosis < SSW_DIAG_COUNT) st->diagnosed[diagnosis]++;
   st->finished++;
   q->cost_done += job->cost ? job->cost[index] : 1.0;
   q->wall_done += wall_s > 0 ? wall_s : 0;
   ssw_progress_finished(pg, job->cost ? job->cost[index] : 1.0, fraction, wall_s);
+  if (!job->more) return SSW_OK;
+  ssw_cell_list_t more = {0};
+  int rc = job->more(job->more_ctx, index, status, &more);
+  if (rc == SSW_OK) rc = queue_add(q, job, &more);
+  pg->total += more.n;
+  ssw_cell_list_fini(&more);
+  return rc;
 }
 
 /* ---- the job's end (deadline.h) ---- */
@@ -113,21 +143,50 @@ static int64_t deadline_fit(queue_t *q, const ssw_engine_opts_t *opts, int64_t n
 
 /* ---- rank 0 with workers ---- */
 
-static int serve_one(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q,
-                     ssw_progress_t *pg, bool stopping, const int64_t *report, int source, ssw_engine_stats_t *st,
-                     bool *retired) {
-  for (int64_t i = 0; i < report[0]; i++) {
-    const int64_t *slot = report + REPORT_HEADER + REPORT_FIELDS * i;
-    count_finished(st, q, pg, job, slot[0], (int)slot[1], (int)slot[3], 1e-9 * (double)slot[2], 1e-9 * (double)slot[4]);
-  }
+/* Send worker `source` its next cells (none: it retires). */
+static int reply(MPI_Comm comm, const ssw_engine_opts_t *opts, queue_t *q, ssw_progress_t *pg, bool stopping,
+                 int source, ssw_engine_stats_t *st, bool *retired) {
   int64_t work[WORK_MAX];
   work[0] = stopping ? 0 : deadline_fit(q, opts, queue_batch(q, opts, pg->workers));
   for (int64_t i = 0; i < work[0]; i++) work[1 + i] = q->cells[q->next + i].index;
   ssw_progress_handed(pg, source, q->next, work[0], ssw_clock_monotonic());
   q->next += work[0];
+  q->in_hand += work[0];
   MPI_CHECK(MPI_Send(work, (int)(1 + work[0]), MPI_INT64_T, source, TAG_WORK, comm));
   st->messages++;
   *retired = work[0] == 0;
+  return SSW_OK;
+}
+
+/* Whether a worker asking now should wait rather than retire: nothing is queued, but cells
+ * in hand may still make an adaptive sweep need more. */
+static bool must_wait(const ssw_engine_job_t *job, const queue_t *q, bool stopping) {
+  return job->more && !stopping && !q->deadline_hit && q->next >= q->n && q->in_hand > 0;
+}
+
+/* Workers waiting for an adaptive sweep's next cells (ranks, since when). */
+typedef struct {
+  int *rank;      /* (n) */
+  double *since;  /* (n) */
+  int n;
+} waiting_t;
+
+/* Serve the waiting workers once there is something to say: cells, or the end. */
+static int serve_waiting(MPI_Comm comm, const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queue_t *q,
+                         ssw_progress_t *pg, bool stopping, waiting_t *w, ssw_engine_stats_t *st, int *active) {
+  int kept = 0;
+  for (int i = 0; i < w->n; i++) {
+    if (must_wait(job, q, stopping)) {
+      w->rank[kept] = w->rank[i];
+      w->since[kept++] = w->since[i];
+      continue;
+    }
+    st->waited_s += ssw_clock_monotonic() - w->since[i];
+    bool retired = false;
+    SSW_TRY(reply(comm, opts, q, pg, stopping || q->next >= q->n, w->rank[i], st, &retired));
+    if (retired) (*active)--;
+  }
+  w->n = kept;
   return SSW_OK;
 }
 
@@ -149,12 +208,18 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
   int active = size - 1, round = 0;
   bool stopping = false;
   int64_t report[REPORT_MAX];
-  while (active > 0) {
+  waiting_t w = {0};
+  SSW_ALLOC(w.rank, size);
+  SSW_ALLOC(w.since, size);
+  int rc = SSW_OK;
+  while (active > 0 && rc == SSW_OK) {
     if (ssw_stop_signal && !stopping) {
       stopping = true;
       if (opts->progress)
         fprintf(opts->progress, "shallowsweep: signal %d: stopping; workers %s\n", (int)ssw_stop_signal,
                 job->checkpoints ? "keep the cells in hand as checkpoints" : "abandon their cells");
+      rc = serve_waiting(comm, job, opts, q, pg, stopping, &w, st, &active);
+      continue;
     }
     SSW_TRY(take_progress(comm, pg));
     progress_maybe(pg, opts, q, st);
@@ -168,11 +233,18 @@ static int master(MPI_Comm comm, int size, const ssw_engine_job_t *job, const ss
     round = 0;
     MPI_CHECK(MPI_Recv(report, REPORT_MAX, MPI_INT64_T, status.MPI_SOURCE, TAG_REPORT, comm, MPI_STATUS_IGNORE));
     if (report[1]) stopping = true; /* a worker was signalled: stop everyone */
-    bool retired = false;
-    SSW_TRY(serve_one(comm, job, opts, q, pg, stopping || q->next >= q->n, report, status.MPI_SOURCE, st,
-                      &retired));
-    if (retired) active--;
+    for (int64_t i = 0; i < report[0] && rc == SSW_OK; i++) {
+      const int64_t *slot = report + REPORT_HEADER + REPORT_FIELDS * i;
+      rc = count_finished(st, q, pg, job, slot[0], (int)slot[1], (int)slot[3], 1e-9 * (double)slot[2],
+                          1e-9 * (double)slot[4]);
+    }
+    w.rank[w.n] = status.MPI_SOURCE;
+    w.since[w.n++] = ssw_clock_monotonic();
+    if (rc == SSW_OK) rc = serve_waiting(comm, job, opts, q, pg, stopping, &w, st, &active);
   }
+  free(w.rank);
+  free(w.since);
+  SSW_TRY(rc);
   return take_progress(comm, pg); /* sent before each worker's last report: none left behind */
 }
 
@@ -184,7 +256,7 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
   SSW_TRY(ssw_result_init(&r, job->k));
   double t_start = ssw_clock_monotonic();
   int rc = SSW_OK;
-  for (; q->next < q->n && !ssw_stop_signal && deadline_fit(q, opts, 1) == 1; q->next++) {
+  while (q->next < q->n && !ssw_stop_signal && deadline_fit(q, opts, 1) == 1) {
     int64_t index = q->cells[q->next].index;
     rc = ssw_engine_do_cell(job, index, &r, 0, st);
     if (rc == SSW_ERR_STOPPED) {
@@ -192,7 +264,10 @@ static int solo(const ssw_engine_job_t *job, const ssw_engine_opts_t *opts, queu
       break;
     }
     if (rc != SSW_OK) break;
-    count_finished(st, q, pg, job, index, r.status, r.diagnosis, r.wall_s, ssw_result_budget_used(&r));
+    q->next++; /* before what the cell decides joins the queue behind it */
+    q->in_hand++;
+    rc = count_finished(st, q, pg, job, index, r.status, r.diagnosis, r.wall_s, ssw_result_budget_used(&r));
+    if (rc != SSW_OK) break;
     progress_maybe(pg, opts, q, st);
   }
   st->busy_s += ssw_clock_monotonic() - t_start;

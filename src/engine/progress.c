@@ -13,6 +13,11 @@ int ssw_progress_init(ssw_progress_t *pg, const ssw_engine_job_t *job, int worke
   memset(pg, 0, sizeof *pg);
   pg->t0 = pg->last = t0;
   pg->total = job->ncells;
+  pg->adaptive = job->more != NULL;
+  if (job->more) { /* an adaptive sweep: the cells needed so far (the engine adds the rest) */
+    pg->total = job->npending;
+    for (int s = SSW_STATUS_CONVERGED; s <= SSW_STATUS_FAILED; s++) pg->total += job->done_before[s];
+  }
   memcpy(pg->before, job->done_before, sizeof pg->before);
   memcpy(pg->diagnosed_before, job->diagnosed_before, sizeof pg->diagnosed_before);
   pg->workers = workers < 1 ? 1 : workers;
@@ -157,8 +162,8 @@ double ssw_progress_eta(const ssw_progress_t *pg, const ssw_queued_t *queue, int
 void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *queue, int64_t next, int64_t n,
                        const ssw_engine_stats_t *st, const char *what) {
   double now = ssw_clock_monotonic(), el = now - pg->t0;
-  int64_t done = 0, c[SSW_STATUS_COUNT];
-  for (int s = 1; s < SSW_STATUS_COUNT; s++) {
+  int64_t done = 0, c[SSW_STATUS_COUNT] = {0};
+  for (int s = SSW_STATUS_CONVERGED; s <= SSW_STATUS_FAILED; s++) {
     c[s] = pg->before[s] + st->done[s];
     done += c[s];
   }
@@ -180,13 +185,14 @@ void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *qu
     else
       snprintf(basis, sizeof basis, " (cost model; no cell measured yet)");
   }
-  fprintf(f, "shallowsweep: %s %lld/%lld done (%.1f%%), %s elapsed, %.3g cells/s", what, (long long)done,
-          (long long)pg->total, pg->total ? 100.0 * (double)done / (double)pg->total : 100.0, elapsed,
+  fprintf(f, "shallowsweep: %s %lld/%lld%s done (%.1f%%), %s elapsed, %.3g cells/s", what, (long long)done,
+          (long long)pg->total, pg->adaptive ? " needed so far" : "",
+          pg->total ? 100.0 * (double)done / (double)pg->total : 100.0, elapsed,
           el > 0 ? (double)st->finished / el : 0.0);
   if (running) fprintf(f, ", ETA %s%s", eta, basis);
   fputs(" |", f);
-  for (int k = 1; k <= SSW_STATUS_COUNT; k++) { /* done kinds first, pending last */
-    int s = k % SSW_STATUS_COUNT;
+  for (int k = SSW_STATUS_CONVERGED; k <= SSW_STATUS_FAILED + 1; k++) { /* done kinds, then pending */
+    int s = k <= SSW_STATUS_FAILED ? k : SSW_STATUS_PENDING;
     fprintf(f, "%s %s %lld", k > 1 ? "," : "", ssw_status_names[s], (long long)c[s]);
     if (s == SSW_STATUS_MAX_ITERS && c[s] > 0) { /* why they did not converge */
       int64_t diag[SSW_DIAG_COUNT];

@@ -34,10 +34,12 @@ typedef struct {
 
 typedef struct {
   double t0, last;
-  int64_t total;
+  int64_t total;                        /* cells of the run: the grid's, or an adaptive sweep's
+                                           needed so far (done before, pending, added) */
   int64_t before[SSW_STATUS_COUNT];
   int64_t diagnosed_before[SSW_DIAG_COUNT];
   int workers;                          /* training ranks */
+  bool adaptive;                        /* total grows as cells finish (engine.h, more) */
   bool cost_measured;                   /* the queue's costs were timed (engine.h) */
   ssw_hand_t *hands;                    /* (workers + 1) by rank; rank 0's unused */
   double cost_done, used_done, wall_done; /* finished cells: cost, cost x fraction used, seconds */

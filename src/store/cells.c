@@ -61,6 +61,12 @@ int ssw_store_write_status(ssw_store_t *s, int64_t index, int8_t status) {
   return SSW_OK;
 }
 
+int ssw_store_write_statuses(ssw_store_t *s, const int8_t *status) {
+  SSW_REQUIRE(!s->readonly, SSW_ERR_INTERNAL, "store opened read-only");
+  H5_CHECK(H5Dwrite(s->scalar[SC_STATUS], H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, status));
+  return SSW_OK;
+}
+
 int ssw_store_read_status(ssw_store_t *s, int8_t *status) {
   H5_CHECK(H5Dread(s->scalar[SC_STATUS], H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, status));
   return SSW_OK;
@@ -167,12 +173,12 @@ int ssw_store_verify(ssw_store_t *s, const int8_t *status, uint8_t *damaged, int
     bool any = false;
     for (int64_t j = 0; j < per; j++) {
       damaged[p * per + j] = 0;
-      any = any || status[p * per + j] != 0;
+      any = any || ssw_status_is_done(status[p * per + j]);
     }
     if (!any) continue;
     rc = block_read(s, depth, p, &b);
     for (int64_t j = 0; j < per && rc == SSW_OK; j++) {
-      if (status[p * per + j] == 0) continue;
+      if (!ssw_status_is_done(status[p * per + j])) continue;
       ssw_cell_values_t v;
       const double *series[SSW_SERIES_COUNT];
       block_cell(s, &b, j, &v, series);

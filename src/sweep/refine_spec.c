@@ -225,3 +225,31 @@ void ssw_sweep_refine_section(const ssw_sweep_t *sw, ssw_text_t *s) {
   ssw_text_add(s, "refine:\n  axes: [%s, %s]\n  levels: %d\n  metric: %s\n", sw->refine_names[0], sw->refine_names[1],
                rf->levels, ssw_status_names[rf->metric]);
 }
+
+int64_t ssw_sweep_refine_min_cells(const ssw_sweep_t *sw) {
+  const ssw_refine_t *rf = &sw->refine;
+  const ssw_grid_t *g = &sw->grid;
+  int64_t seeds = g->axes[g->naxes - 1].count, points = g->ncells / seeds;
+  if (rf->on)
+    for (int r = 0; r < 2; r++) points = points / g->axes[rf->axes[r]].count * rf->coarse[r];
+  return points * rf->seeds_start;
+}
+
+void ssw_sweep_refine_describe(const ssw_sweep_t *sw, char *buf, size_t size) {
+  const ssw_refine_t *rf = &sw->refine;
+  const ssw_grid_t *g = &sw->grid;
+  buf[0] = '\0';
+  if (!ssw_sweep_is_adaptive(sw)) return;
+  size_t n = 0;
+  if (rf->on)
+    n += (size_t)snprintf(buf, size, "refine %s x %s where the %s fraction differs: %lld x %lld points, %d level%s to "
+                          "%lld x %lld; ", sw->refine_names[0], sw->refine_names[1], ssw_status_names[rf->metric],
+                          (long long)rf->coarse[0], (long long)rf->coarse[1], rf->levels, rf->levels == 1 ? "" : "s",
+                          (long long)g->axes[rf->axes[0]].count, (long long)g->axes[rf->axes[1]].count);
+  if (rf->adaptive_seeds && n < size)
+    n += (size_t)snprintf(buf + n, size - n, "seeds 0..%lld first, up to %lld where the outcome is uncertain; ",
+                          (long long)rf->seeds_start - 1, (long long)g->axes[g->naxes - 1].count);
+  if (n < size)
+    snprintf(buf + n, size - n, "at least %lld of the %lld cells", (long long)ssw_sweep_refine_min_cells(sw),
+             (long long)g->ncells);
+}

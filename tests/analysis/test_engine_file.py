@@ -164,8 +164,8 @@ def test_one_text_for_a_value_in_validate_status_and_python(tmp_path):
         assert stored == ["0.1", ODD]
         names = f["cell/status"].attrs["flag_meanings"]
         names = names.decode() if isinstance(names, bytes) else names
-        assert names.split() == ["pending", "converged", "max_iters", "diverged", "failed"]
-        assert list(f["cell/status"].attrs["flag_values"]) == [0, 1, 2, 3, 4]
+        assert names.split() == ["pending", "converged", "max_iters", "diverged", "failed", "skipped"]
+        assert list(f["cell/status"].attrs["flag_values"]) == [0, 1, 2, 3, 4, 5]
     from analysis.select import axis_label, index_of, slice_at, slice_title
     ds = load(out)
     assert [axis_label(ds, "lr", x) for x in ds["lr"].values] == ["0.1", ODD]

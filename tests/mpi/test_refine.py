@@ -1,0 +1,101 @@
+"""Adaptive sweeps through `shallowsweep run` (DESIGN.md §18): which cells are computed is a
+pure function of the sweep and the results, so 1, 2 and 4 ranks write the same file, a kill
+and --resume end in the file of an uninterrupted run, and every computed cell equals the same
+cell of the dense fine-grid sweep; the cells not needed are `skipped`, with no data."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from test_engine import ENV, EXE, VOLATILE, assert_same, cmd, run, stable, status
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SWEEP = os.path.join(HERE, "refine_small.yaml")
+SLOWER = ["--set", "train.max_iters=300000"]  # the kill test: cells that take a while
+
+
+@pytest.fixture(scope="module")
+def by_ranks(tmp_path_factory):
+    d = tmp_path_factory.mktemp("refine")
+    files = {}
+    for ranks in (1, 2, 4):
+        files[ranks] = d / f"r{ranks}.h5"
+        run(SWEEP, files[ranks], ranks, "--quiet")
+    return files
+
+
+def test_ranks_give_identical_files(by_ranks):
+    one = stable(by_ranks[1])
+    assert_same(one, stable(by_ranks[2]))
+    assert_same(one, stable(by_ranks[4]))
+    with h5py.File(by_ranks[1], "r", locking=False) as f:
+        st = f["cell/status"][()]
+        names = f["cell/status"].attrs["flag_meanings"].split()
+        assert names[5] == "skipped" and list(f["cell/status"].attrs["flag_values"]) == [0, 1, 2, 3, 4, 5]
+    skipped = int((st == 5).sum())
+    assert 0 < skipped < st.size and not (st == 0).any()
+
+
+def test_computed_cells_equal_the_dense_sweep(by_ranks, tmp_path):
+    text = open(SWEEP).read().replace("seeds: {start: 2, max: 4}", "seeds: 4").replace("num: 3}", "num: 9}")
+    text = "\n".join(l for l in text.splitlines() if not l.startswith("refine:")) + "\n"
+    dense_yaml = tmp_path / "dense.yaml"
+    dense_yaml.write_text(text)
+    dense = tmp_path / "dense.h5"
+    run(str(dense_yaml), dense, 3, "--quiet")
+    with h5py.File(by_ranks[2], "r", locking=False) as r, h5py.File(dense, "r", locking=False) as d:
+        for axis in r.attrs["axes"]:
+            assert np.array_equal(r["cell"][axis][()], d["cell"][axis][()]), axis
+        st = r["cell/status"][()]
+        done = (st >= 1) & (st <= 4)
+        assert (st[done] == d["cell/status"][()][done]).all()
+        for g in ("cell", "traj"):
+            for k in r[g]:
+                if k in VOLATILE or k in r.attrs["axes"] or k in ("step", "status"):
+                    continue
+                a, b = r[g][k][()], d[g][k][()]
+                assert a[done].tobytes() == b[done].tobytes(), f"{g}/{k} of a computed cell differs"
+                if a.dtype.kind == "f":
+                    assert np.isnan(a[st == 5]).all(), f"{g}/{k} of a skipped cell holds data"
+        # where the dense run's seeds all agree at every corner, nothing finer was needed:
+        # the refined sweep computed far fewer cells than the dense one
+        assert done.sum() < 0.6 * st.size
+    js = json.loads(status(by_ranks[2], "--json"))
+    assert js["counts"]["skipped"] == int((st == 5).sum()) and js["done"] == int(done.sum())
+    assert "0 damaged" in status(by_ranks[2], "--verify")
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_file(tmp_path):
+    clean = tmp_path / "clean.h5"
+    run(SWEEP, clean, 3, "--quiet", *SLOWER)
+    out = tmp_path / "k.h5"
+    rng = random.Random(3)
+    for attempt in range(4):
+        extra = ["--resume", "--quiet", *SLOWER] if attempt else ["--quiet", *SLOWER]
+        p = subprocess.Popen(cmd(SWEEP, out, 3, *extra), env=ENV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(0.8, 2.0))
+        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+        os.killpg(p.pid, signal.SIGKILL)
+        for k in kids:
+            try:
+                os.kill(int(k), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.wait()
+        for k in kids:
+            while os.path.exists(f"/proc/{k}"):
+                time.sleep(0.01)
+    assert out.exists()
+    with h5py.File(out, "r", locking=False) as f:
+        st = f["cell/status"][()]
+    assert (st == 0).any(), "the kills came too late to test a resume"
+    run(SWEEP, out, 2, "--resume", "--quiet", *SLOWER)
+    assert_same(stable(clean), stable(out))
+    assert "0 damaged" in status(out, "--verify")
