@@ -179,6 +179,8 @@ static void print_json(const ssw_sweep_t *sweep, const plan_args_t *a, const pla
          pl->core_s[1] / 3600, pl->core_s[0] / 3600, pl->core_s[2] / 3600);
   printf("\"wall_seconds\": %.6g, \"wall_seconds_interval\": [%.6g, %.6g], ", pl->wall_s[1], pl->wall_s[0],
          pl->wall_s[2]);
+  printf("\"adaptive\": %s, \"min_cells\": %lld, ", ssw_sweep_is_adaptive(sweep) ? "true" : "false",
+         (long long)(ssw_sweep_is_adaptive(sweep) ? ssw_sweep_refine_min_cells(sweep) : g->ncells));
   printf("\"assumes\": \"every cell runs to max_iters\", \"file_bytes\": %.0f, \"memory_per_rank_bytes\": %.0f}\n",
          file_bytes, pl->max_memory);
 }
@@ -231,6 +233,10 @@ static int run(int argc, char **argv) {
   printf("cells        %lld (", (long long)g->ncells);
   for (int i = 0; i < g->naxes; i++) printf("%s%s %lld", i ? " x " : "", g->axes[i].name, (long long)g->axes[i].count);
   printf(")\n");
+  char adaptive[512];
+  ssw_sweep_refine_describe(sweep, adaptive, sizeof adaptive);
+  if (adaptive[0])
+    printf("adaptive     %s; the figures below are the dense grid's, an upper bound\n", adaptive);
   printf("work         %.3g flop-equivalents in all, %.3g .. %.3g per cell%s\n", pl.total_flops, pl.min_flops,
          pl.max_flops, pl.sampled < g->ncells ? " [sampled]" : "");
   print_cost(&a, &pl, &cal);

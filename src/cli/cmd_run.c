@@ -373,9 +373,13 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   SSW_TRY(ssw_engine_run(comm, &job, &opts, &stats));
   int64_t skipped = 0;
   if (plan && !stats.stopped) SSW_TRY(ssw_run_adaptive_finish(store, plan, &skipped));
-  if (plan && !a->quiet && !stats.stopped)
-    fprintf(stderr, "shallowsweep run: %lld cell%s skipped: the adaptive sweep did not need them\n", (long long)skipped,
-            skipped == 1 ? "" : "s");
+  if (plan && !a->quiet) {
+    double worker_s = (double)(stats.trainers > 0 ? stats.trainers : 1) * stats.elapsed_s;
+    fprintf(stderr, "shallowsweep run: adaptive: %lld cells needed so far, %lld skipped%s; workers waited %.1f%% of "
+            "their time for cells still being decided\n", (long long)ssw_refine_plan_count_needed(plan),
+            (long long)skipped, stats.stopped ? " (decided once the sweep is complete)" : "",
+            worker_s > 0 ? 100 * stats.waited_s / worker_s : 0.0);
+  }
   ssw_refine_plan_destroy(&plan);
   SSW_TRY(ssw_store_close(&store));
   if (rank == 0 && !stats.stopped) remove_checkpoints(checkpoints);
