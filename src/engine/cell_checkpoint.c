@@ -17,9 +17,12 @@ static void note(const ssw_engine_job_t *job, int64_t index, const char *fmt, co
   if (!job->notes) return;
   char name[SSW_CELL_TEXT_MAX + 64];
   cell_name(job, index, name, sizeof name);
-  fprintf(job->notes, "shallowsweep run: %s: ", name);
-  fprintf(job->notes, fmt, a, b);
-  fputc('\n', job->notes);
+  /* one write, so that the lines of ranks sharing stderr do not interleave (a pipe keeps a
+     write of up to PIPE_BUF bytes whole) */
+  char what[SSW_CELL_TEXT_MAX + 4400], line[2 * SSW_CELL_TEXT_MAX + 4600];
+  snprintf(what, sizeof what, fmt, a, b);
+  snprintf(line, sizeof line, "shallowsweep run: %s: %s\n", name, what);
+  fputs(line, job->notes);
   fflush(job->notes);
 }
 
