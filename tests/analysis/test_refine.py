@@ -161,6 +161,7 @@ def test_filled_map_equals_dense_truth_where_squares_are_constant(refined):
     value, filled, spacing = m["fraction"].values, m["filled"].values, m["spacing"].values
     _, skip, computed, _ = refined["full_rule"]
     assert (filled == ~computed[..., None]).all()                   # every skipped point filled
+    assert m["agree"].values.all()   # unrefined squares agree on their metric in every slice
     np.testing.assert_array_equal(value[computed], truth[computed])  # computed: their own seeds
     sp, i0, j0 = deciding_squares(np.broadcast_to(computed[..., None], filled.shape), 2)
     constant = 0
@@ -207,8 +208,16 @@ def test_boundary_of_the_filled_map_equals_the_dense_one(refined, dim):
     assert nr == nd and set(xr_) == set(xd) and len(xd) >= 12
     for y in xd:
         assert abs(math.log(xr_[y] / xd[y])) <= LOG_CELL, (y, xr_[y], xd[y])
-    filled_cells = sum(sum(p["filled"]) for p in ref["points"])
-    assert ref["skipped"]["filled_cells"] > 50 and filled_cells > 0
+    # filled cells enter the fit with the fill rule's value and their corners' seeds
+    m = metric_map(load(refined["full"])).sel(dim=int(dim))
+    filled_cells = 0
+    for p in ref["points"]:
+        for i, f in enumerate(p["filled"]):
+            if f:
+                filled_cells += 1
+                assert p["fraction"][i] == float(m["fraction"].sel(width=WIDTHS[i], n=int(p["y"])))
+                assert p["usable"][i] == 8
+    assert ref["skipped"]["filled_cells"] > 50 and filled_cells > 20
     assert ref["skipped"]["seeds"] == int(refined["full_rule"][1][:, :, int(dim == "4")].sum())
     assert ref["excluded_by"] == {"pending": 0, "failed": 0, "unstable": 0, "no_value": 0}
     assert "skipped seeds (refined sweep, never computed)" in summary_text(ref)
