@@ -221,6 +221,8 @@ def test_boundary_of_the_filled_map_equals_the_dense_one(refined, dim):
     assert ref["skipped"]["seeds"] == int(refined["full_rule"][1][:, :, int(dim == "4")].sum())
     assert ref["excluded_by"] == {"pending": 0, "failed": 0, "unstable": 0, "no_value": 0}
     assert "skipped seeds (refined sweep, never computed)" in summary_text(ref)
+    from analysis.boundary_plot import plot_boundary
+    assert "cells filled from a coarser level" in plot_boundary(ref).axes[0].get_title()
 
 
 def row_crossings(frac):
