@@ -172,7 +172,7 @@ def test_filled_map_equals_dense_truth_where_squares_are_constant(refined):
         if (square == square[0, 0]).all():
             constant += 1
             assert value[i, j, k] == truth[i, j, k], ((i, j, k), value[i, j, k], truth[i, j, k])
-    assert constant >= 0.9 * filled.sum() > 100, (constant, filled.sum())
+    assert constant == filled.sum() > 100, (constant, filled.sum())   # the fixture's boundary is smooth
 
 
 @pytest.mark.parametrize("point, spacing, value", [
