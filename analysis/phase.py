@@ -7,10 +7,10 @@ Every axis but x, y, seed and the facet must be fixed with --at (or have one val
 whose seeds are all pending are drawn grey; cells with some seeds pending are computed over
 their finished seeds and dotted. The 50% converged boundary is drawn on every metric.
 On a refined sweep (analysis.refine) skipped seeds are left out of every reduction; a cell whose
-seeds were all skipped shows the converged fraction (or the refinement's metric, when that is
-the one shown) of the coarser square that decided it, lighter and hatched ("filled from a
-coarser level"); the 50% contour runs through computed and filled cells alike. Other metrics
-leave skipped cells blank (hatched grey). With --at seed=K nothing is filled.
+seeds were all skipped shows the converged fraction of the coarser square that decided it (the
+fill rule), lighter and dotted ("filled from a coarser level"); the 50% contour runs through
+computed and filled cells alike. Other metrics leave skipped cells blank (cross-hatched grey).
+With --at seed=K nothing is filled.
 --equal-aspect gives a factor of 10 the same length on both (log) axes, so that a boundary
 width ∝ n^k has its true slope k on the page (45 degrees for k = 1).
 """
@@ -27,7 +27,7 @@ import numpy as np
 from . import theory as theory_mod
 from .phase_theory import draw_theory, positions, theory_condition
 from ._cli import Parser, parse_at, run
-from .load import CONVERGED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, done_mask, load, status_code
+from .load import MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, done_mask, load, status_code
 from .refine import fraction_map, refine_of
 from .select import axis_label, check_axis, index_of, require_resolved, slice_at, slice_title
 
@@ -78,9 +78,9 @@ def _verdict_per_seed(ds):
     names = {code: name for code, name in ds.attrs["status_names"].items()}
     st, dg = ds["status"], ds["diagnosis"]
     code = np.full(st.shape, np.nan)
-    for status_code, name in names.items():
+    for st_code, name in names.items():
         if name in VERDICTS:
-            code = np.where(st.values == status_code, VERDICTS.index(name), code)
+            code = np.where(st.values == st_code, VERDICTS.index(name), code)
     for d, name in dg.attrs["names"].items():  # the file's names: unstable, slow, plateau
         if name in VERDICTS:
             code = np.where((st.values == MAX_ITERS) & (dg.values == d), VERDICTS.index(name), code)
@@ -280,7 +280,6 @@ def _norm(metric: Metric, values: np.ndarray):
 
 def _draw_panel(ax, panel, pd, metric, cmap, norm):
     import matplotlib.patheffects as pe
-    from matplotlib.patches import Rectangle
 
     x, y = pd.attrs["x"], pd.attrs["y"]
     cx, ex, _ = positions(panel[x])
@@ -303,9 +302,7 @@ def _draw_panel(ax, panel, pd, metric, cmap, norm):
         ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(over.shape), ~over),
                       cmap=_single(cmap.get_over()), vmin=0, vmax=1)
     if metric.name != "verdict":  # the verdict map shows instability as its own colour
-        for jy, jx in zip(*np.nonzero(panel["unstable"].values > 0)):
-            ax.add_patch(Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False,
-                                   hatch=UNSTABLE_HATCH, edgecolor="#ff7f0e", lw=0))
+        _hatch(ax, ex, ey, panel["unstable"].values > 0, UNSTABLE_HATCH, "#ff7f0e")
     partial = (n_done > 0) & (n_pending > 0)
     if partial.any():
         jy, jx = np.nonzero(partial)
@@ -416,7 +413,9 @@ def plot_phase(pd, theory=(), dpi: int = DPI, equal_aspect: bool = False):
     if n_blank:
         handles.append(Patch(facecolor="white", edgecolor=MARK_GREY, hatch=SKIPPED_HATCH,
                              label=f"skipped by the refinement ({n_blank} cell{'s' * (n_blank != 1)}; "
-                                   f"not computed, no value to fill)"))
+                                   f"not computed, " + ("and no finished square to fill them from)"
+                                                        if metric.name == "converged"
+                                                        else "and only the converged fraction is filled)")))
     if ((pd["n_done"] > 0) & (pd["n_pending"] > 0)).any():
         handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec="black",
                               label="some seeds pending"))

@@ -70,6 +70,8 @@ def check_refine(ds, spec: Refine) -> None:
         if a not in ds.attrs["axes"] or a == SEED_AXIS:
             raise AnalysisError(f"refine: axis '{a}' is not a non-seed axis of this file "
                                 f"(axes: {', '.join(ds.attrs['axes'])})")
+        if ds[a].values.dtype.kind not in "iuf":
+            raise AnalysisError(f"refine: axis '{a}' is not numeric")
         n, step = ds.sizes[a], 2 ** spec.levels
         if n < step + 1 or (n - 1) % step:
             raise AnalysisError(f"refine: axis '{a}' has {n} values, not (k - 1)·2^{spec.levels} + 1 for a k >= 2")
