@@ -6,6 +6,8 @@
 Each point is the median over the finished seeds of its cell; the band is their spread: the
 interquartile range with 4 or more seeds, min-max with 2 or 3 (--band chooses; the title says
 which). A point with some seeds pending is drawn hollow; one with none finished is left out.
+A refined sweep's skipped seeds are neither finished nor pending: a point is over its computed
+seeds, and one whose seeds were all skipped is left out (analysis.phase fills such points).
 The metric is any per-cell scalar of the file (final_loss, iters_to_tol, ntk_min, wall_s,
 edge_ratio_init, ...), a recorded series' last value (inner_dist, grad_norm, ...), or
 converged, the fraction of finished seeds that converged (no band). iters_to_tol of a seed

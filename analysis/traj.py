@@ -4,7 +4,8 @@ one line per cell named with --cell.
     python3 -m analysis.traj FILE --by width [--at k=v ...] [--series loss] -o OUT.png
     python3 -m analysis.traj FILE --cell width=64,n=32,seed=0 [--cell ...] [--series loss] -o OUT.png
 
-Each line is the median over the seeds (finished cells only); the band is the spread across
+Each line is the median over the seeds (finished cells only: a refined sweep's skipped seeds
+are left out, and a line whose seeds were all skipped says so); the band is the spread across
 seeds (interquartile range with 4 or more seeds, min-max otherwise). A cell that stopped
 early (converged or diverged) has NaN after its last step, so the median is drawn only
 where at least half of the finished seeds are still running (no survivor bias); the band

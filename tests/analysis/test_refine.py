@@ -4,6 +4,7 @@ whose refinement is known: fixtures.refine_file runs the engine's refinement rul
 filled value can be checked against the dense truth it stands for."""
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -283,12 +284,28 @@ def test_phase_figure_marks_filled_cells(refined, tmp_path):
     assert any(t.startswith("filled from a coarser level") for t in texts), texts
     assert any("50% of seeds converged" in t for t in texts)
     assert "2–8 seeds (adaptive)" in fig._suptitle.get_text()
+    # a filled cell is lighter than a computed one of the same value (half alpha over white)
+    ax = fig.axes[0]
+    assert bool(pd["filled"].sel(width=181, n=6)) and not bool(pd["filled"].sel(width=512, n=4))
+    assert float(pd["value"].sel(width=181, n=6)) == float(pd["value"].sel(width=512, n=4)) == 1.0
+    computed, filled = region(fig, ax, 512, 4), region(fig, ax, 181, 6)
+    np.testing.assert_allclose(computed, plt.get_cmap("viridis")(1.0)[:3], atol=0.02)
+    assert filled.sum() > computed.sum() + 0.2, (filled, computed)
     # other metrics cannot be filled: the skipped cells are blank and say so
     fig, pd = phase(refined["adaptive"], "width", "n", at={"dim": "4"}, metric="iters_to_tol")
     assert not pd["filled"].any() and any(t.startswith("skipped by the refinement") for t in legend_texts(fig))
     # a dense file shows neither
     fig, _ = phase(refined["dense"], "width", "n", at={"dim": "4"})
     assert not any("coarser" in t or "skipped" in t for t in legend_texts(fig))
+
+
+def region(fig, ax, x, y, r=4):
+    """Mean RGB in [0, 1] of the rendered figure over (2r+1)² pixels around data point (x, y)."""
+    fig.canvas.draw()
+    buf = np.asarray(fig.canvas.buffer_rgba())
+    px, py = ax.transData.transform((x, y))
+    row, col = int(round(buf.shape[0] - py)), int(round(px))
+    return buf[row - r:row + r + 1, col - r:col + r + 1, :3].reshape(-1, 3).mean(0) / 255.0
 
 
 def test_unrefined_file_has_nothing_filled(files):
