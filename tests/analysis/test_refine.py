@@ -266,6 +266,12 @@ def test_adaptive_fractions_over_computed_seeds_only(refined):
     pt = next(p for p in res["points"] if p["y"] == 16)
     assert pt["usable"][WIDTHS.index(64)] == 2 and pt["fraction"][WIDTHS.index(64)] == 1.0
     assert res["excluded"] == 0 and res["skipped"]["seeds"] == int(skip[:, :, 0].sum())
+    # the bootstrap draws a certain cell's computed seeds for its skipped ones: it stays usable,
+    # so the replicates cross inside the grid as the point does
+    res = boundary_data(ds, "width", "n", at={"dim": "2"}, B=100)
+    inside = [p for p in res["points"] if 16 <= p["y"] <= 512]
+    assert len(inside) >= 10 and all(p["crossed_in"] == 1.0 and None not in p["ci"] for p in inside), \
+        [(p["y"], p["crossed_in"], p["ci"]) for p in inside]
 
 
 @pytest.mark.filterwarnings("ignore:All-NaN slice")  # a step where every seed has stopped
