@@ -177,14 +177,18 @@ def refinement(status, axes=(0, 1), levels=2, start=2, metric=1):
     """The engine's refinement rule, applied to a dense outcome: which cells it would skip.
 
     status: grid-shaped codes (seed last), the dense truth. The refined axes X, Y are at positions
-    `axes`; the other non-seed axes are the slices. A point's metric is the fraction of its first
-    `start` seeds with status `metric` (adaptive seeds are decided after the refinement). Level-0
-    points are the multiples of 2^L; a square is refined when its 4 corners' metrics are not all
-    equal in any slice, which computes its edge midpoints and centre and makes its 4 sub-squares.
+    `axes`; the other non-seed axes are the slices. A point's metric is the fraction of its
+    computed seeds with status `metric`: its first `start` seeds, all of them where those gave a
+    fraction strictly between 0 and 1 (as the engine decides a square once its corners have all
+    their seeds, DESIGN §18). Level-0 points are the multiples of 2^L; a square is refined when its
+    4 corners' metrics are not all equal in any slice, which computes its edge midpoints and
+    centre and makes its 4 sub-squares.
     Returns (skip: bool, grid-shaped; computed: (NX, NY) bool; refined: [(i, j, s)] squares)."""
     st = np.moveaxis(np.asarray(status), axes, (0, 1))          # (NX, NY, R..., S)
     nx, ny = st.shape[:2]
-    hit = (st[..., :start] == metric).mean(-1)                   # (NX, NY, R...)
+    first = (st[..., :start] == metric).mean(-1)                 # (NX, NY, R...)
+    certain = (first == 0) | (first == 1)
+    hit = np.where(certain, first, (st == metric).mean(-1))      # over the computed seeds
     top = 2 ** levels
     computed = np.zeros((nx, ny), bool)
     computed[::top, ::top] = True
@@ -204,8 +208,7 @@ def refinement(status, axes=(0, 1), levels=2, start=2, metric=1):
         squares = below
     skip = np.zeros(st.shape, bool)
     skip[~computed] = True
-    certain = computed.reshape(computed.shape + (1,) * (hit.ndim - 2)) & ((hit == 0) | (hit == 1))
-    skip[..., start:][certain] = True
+    skip[..., start:][computed.reshape(computed.shape + (1,) * (hit.ndim - 2)) & certain] = True
     return np.moveaxis(skip, (0, 1), axes), computed, refined
 
 
