@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from ._cli import Parser, run
-from .load import MAX_ITERS, PENDING, SKIPPED, AnalysisError, done_mask, load, status_names
+from .load import MAX_ITERS, PENDING, SKIPPED, AnalysisError, done_mask, load, skipped_mask, status_names
 from .select import axis_label, fmt_value
 
 MAX_MESSAGES = 5
@@ -78,8 +78,18 @@ def refine_lines(ds) -> list:
     return lines
 
 
+def _shown_names(ds) -> list:
+    """The status names of the tables: every name the file gives, but skipped only for a refined
+    sweep (or one with skipped cells): engine files name it always, and a dense sweep's table
+    stays as it was."""
+    from .refine import refine_of
+
+    has = refine_of(ds) is not None or bool(skipped_mask(ds).any())
+    return [n for n in status_names(ds).values() if n != "skipped" or has]
+
+
 def _table(title: str, rows: dict, ds) -> list:
-    names = list(status_names(ds).values())
+    names = _shown_names(ds)
     w0 = max([len(title)] + [len(k) for k in rows])
     widths = [max(len(n), 5) for n in names]
     head = f"{title:>{w0}}  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + "   done"

@@ -321,3 +321,18 @@ def test_unrefined_file_has_nothing_filled(files):
     pd = phase_data(ds, "width", "n", at={"lr": "0.5"})
     np.testing.assert_array_equal(pd["converged"].values,
                                   m["fraction"].isel(lr=0).transpose("n", "width").values)
+
+
+def test_dense_file_naming_skipped_keeps_its_table(tmp_path):
+    """The engine names skipped in every file; a dense sweep's summary has no skipped column."""
+    import h5py
+
+    path = tmp_path / "dense6.h5"
+    fixtures.make_file(path, {"width": [4, 8], "n": [8, 16], "seed": [0, 1]})
+    with h5py.File(path, "r+") as f:
+        f["cell/status"].attrs["flag_values"] = np.arange(6, dtype=np.int8)
+        f["cell/status"].attrs["flag_meanings"] = fixtures.STATUS_NAMES_2
+    ds = load(path)
+    head, row = all_row(summary_of(ds))
+    assert head.split()[1:] == ["pending", "converged", "max_iters", "diverged", "failed", "done"]
+    assert row.endswith("100.0%") and status_counts(ds)["skipped"] == 0
