@@ -11,7 +11,7 @@ install` it is `shallowsweep.analysis` (python3 -m shallowsweep.analysis.phase .
     fig, data = phase(ds, "width", "n", at={"init_scale": "1"}, out="rates.png")
 
 Modules: load (file -> Dataset), phase (phase diagrams), line (a metric against one axis),
-traj (trajectories), boundary (the 50% boundary and its power-law fit), summary (status tables, the per-cell table), theory (width conditions
+traj (trajectories), boundary (the 50% boundary and its power-law fit), summary (status tables, the per-cell table), refine (refined sweeps: skipped cells and the fill rule), theory (width conditions
 from the literature). `python3 -m analysis` lists the commands; each answers --help.
 """
 import os as _os

@@ -12,6 +12,15 @@ of analysis.line). Pending and failed seeds are not usable: they are left out an
 ("excluded"); with --exclude-unstable so are seeds diagnosed unstable (DESIGN.md §2).
 Diverged and max_iters seeds count as not converged.
 
+Refined sweeps (analysis.refine). Skipped seeds were never computed: they are neither usable
+nor excluded, and are counted apart ("skipped"). A cell whose seeds were all skipped takes the
+fraction of the square that decided it (the fill rule) and stands for as many seeds as that
+square's least-sampled corner, each with that fraction; so the isotonic fit and the crossing use
+computed and filled cells alike. The bootstrap resamples seed indices as before; a drawn index
+that a cell skipped (adaptive seeds: only the first `start` seeds of a certain point were
+computed) draws its computed seeds in turn (index k: seed k mod c), and a filled cell's value
+stays fixed (its corners agreed). With --at seed=K nothing is filled.
+
 The crossing. Along x the fractions are first made monotone by weighted isotonic regression
 (pool adjacent violators, weights = usable seeds per cell), rising with x (or falling:
 --direction; auto takes the direction whose monotone fit has the smaller weighted squared
@@ -51,8 +60,9 @@ import numpy as np
 from ._cli import Parser, parse_at, run
 from .boundary_fit import (CI, DIRECTIONS, LEVEL, bootstrap_crossings, choose_direction, column_crossing,
                            column_fraction, fit_power_law, percentile_interval, refit_replicates)
-from .load import CONVERGED, FAILED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, load
-from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
+from .load import CONVERGED, FAILED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, done_mask, load, skipped_mask
+from .refine import fraction_map, refine_of
+from .select import axis_label, check_axis, index_of, require_resolved, slice_at, slice_title
 
 BOOTSTRAP = 1000
 RNG_SEED = 0
@@ -69,7 +79,7 @@ REASONS = {"below": "fraction below 1/2 at every {x} (at most touching it)",
 def _success(ds, metric: str):
     """(success, label): 1.0 / 0.0 per cell of ds (NaN where a finished cell has no value of the
     metric), and the metric as text."""
-    done = (ds["status"] != PENDING).values
+    done = done_mask(ds).values
     if metric == "converged":
         return np.where(ds["status"].values == CONVERGED, 1.0, 0.0), "converged"
     m = THRESHOLD.match(metric)
@@ -96,11 +106,14 @@ def outcomes(ds, x: str, y: str, at=None, metric: str = "converged", exclude_uns
     """The per-seed successes of the sliced sweep as an array (y, x, seed): 1 success, 0 not,
     NaN not usable; with the slice and the exclusion counts.
 
-    Returns (S, ds_sliced, excluded) with excluded = {"pending": .., "failed": .., "unstable": ..,
-    "no_value": ..} counted over the cells of the slice (each seed a cell).
+    Returns (S, ds_sliced, excluded, skipped) with excluded = {"pending": .., "failed": ..,
+    "unstable": .., "no_value": ..} counted over the cells of the slice (each seed a cell), and
+    skipped = {"seeds": .., "filled_cells": .., "unfilled_cells": .., "filled": (y, x) bool} of a
+    refined sweep (zeros otherwise); S holds a filled cell's pseudo-seeds (module doc).
     """
     if x == y:
         raise AnalysisError(f"--x and --y are both '{x}': choose two different axes")
+    full = ds
     ds = slice_at(ds, at or {}, keep=[x, y])
     for role, a in (("--x", x), ("--y", y)):
         check_axis(ds, a, role)
@@ -110,39 +123,88 @@ def outcomes(ds, x: str, y: str, at=None, metric: str = "converged", exclude_uns
         if ds[a].attrs.get("scale") == "category" or ds[a].values.dtype.kind not in "iuf":
             raise AnalysisError(f"{role} {a}: a boundary needs a numeric axis ('{a}' is a category)")
     require_resolved(ds, [x, y], "boundary")
-    ds = ds.isel({a: 0 for a in ds.attrs["axes"] if a in ds.dims and a not in (x, y, SEED_AXIS)})
+    squeeze = {a: 0 for a in ds.attrs["axes"] if a in ds.dims and a not in (x, y, SEED_AXIS)}
+    ds = ds.isel(squeeze)
     if SEED_AXIS not in ds.dims:
         ds = ds.expand_dims(SEED_AXIS, axis=-1)
     ds = ds.transpose(y, x, SEED_AXIS, ...)
-    status = ds["status"].values                                   # (y, x, seed)
-    success, label = _success(ds, metric)
-    pending, failed = status == PENDING, status == FAILED
-    unstable = np.zeros_like(pending)
-    if "diagnosis" in ds:
-        codes = {name: c for c, name in ds["diagnosis"].attrs["names"].items()}
-        if "unstable" in codes:
-            unstable = (status == MAX_ITERS) & (ds["diagnosis"].values == codes["unstable"])
-    drop = pending | failed | (unstable if exclude_unstable else False)
-    no_value = np.isnan(success) & ~drop
-    S = np.where(drop | no_value, np.nan, success)
-    excluded = {"pending": int(pending.sum()), "failed": int(failed.sum()),
-                "unstable": int(unstable.sum()) if exclude_unstable else 0, "no_value": int(no_value.sum())}
+    cells, label = _cells(full, at or {}, metric, exclude_unstable)   # the whole file (the fill needs it)
+    cells = cells.isel({a: i for a, i in squeeze.items() if a in cells.dims})
+    if SEED_AXIS not in cells.dims:
+        cells = cells.expand_dims(SEED_AXIS, axis=-1)
+    cells = cells.transpose(y, x, SEED_AXIS, ...)
+    S, unstable = cells["S"].values.copy(), cells["unstable"].values      # (y, x, seed)
+    point = lambda k: cells[k].values.reshape(S.shape[:2])  # noqa: E731  (y, x): a per-point variable
+    filled, n_fill, fraction = point("filled"), point("n_fill"), point("fraction")
+    for j, i in zip(*np.nonzero(filled)):  # pseudo-seeds carrying the filled fraction
+        S[j, i, : max(1, int(n_fill[j, i]))] = fraction[j, i]
+    excluded = {k: int(cells[k].sum()) for k in ("pending", "failed", "unstable", "no_value")}
+    if not exclude_unstable:
+        excluded["unstable"] = 0
+    skipped = {"seeds": int(cells["skipped"].sum()), "filled_cells": int(filled.sum()),
+               "unfilled_cells": int((cells["skipped"].values.all(-1) & ~filled).sum()), "filled": filled,
+               "resample": _cyclic(S, cells["skipped"].values)}
     ds.attrs["metric_label"] = label
     ds.attrs["unstable_kept"] = 0 if exclude_unstable else int(unstable.sum())
-    return S, ds, excluded
+    return S, ds, excluded, skipped
+
+
+def _cyclic(S, skipped):
+    """S (y, x, seed) for the bootstrap: a cell's skipped seed slots repeat its usable values
+    (its computed seeds, or a filled cell's pseudo-seeds) in turn, so that a resampled seed index
+    always draws one of them; the seeds a refined sweep computed are its first ones, so index k
+    draws seed k mod c and the seeds stay shared along x as before. A dense file's S unchanged."""
+    out = S.copy()
+    for j, i in zip(*np.nonzero(skipped.any(-1))):
+        vals = S[j, i][np.isfinite(S[j, i])]
+        slots = np.flatnonzero(skipped[j, i] & ~np.isfinite(S[j, i]))
+        if vals.size:
+            out[j, i, slots] = vals[np.arange(slots.size) % vals.size]
+    return out
+
+
+def _cells(full, at: dict, metric: str, exclude_unstable: bool):
+    """Per seed over the whole file (a slice of the seed axis taken first): S (1 success, 0 not,
+    NaN not usable), the exclusion masks, skipped; and per point the fill rule's fraction, its
+    seeds (n_fill) and filled mask; sliced at `at`'s other axes. Returns (Dataset, metric label)."""
+    import xarray as xr
+
+    seed_at = {k: v for k, v in at.items() if k == SEED_AXIS}
+    src = slice_at(full, seed_at) if seed_at else full
+    if seed_at and refine_of(src) is not None:  # one seed: no fraction to fill from
+        src = src.copy()
+        src.attrs = {k: v for k, v in src.attrs.items() if k != "refine"}
+    status = src["status"].values
+    success, label = _success(src, metric)
+    pending, failed, skipped = status == PENDING, status == FAILED, skipped_mask(src).values
+    unstable = np.zeros_like(pending)
+    if "diagnosis" in src:
+        codes = {name: c for c, name in src["diagnosis"].attrs["names"].items()}
+        if "unstable" in codes:
+            unstable = (status == MAX_ITERS) & (src["diagnosis"].values == codes["unstable"])
+    drop = pending | failed | skipped | (unstable if exclude_unstable else False)
+    no_value = np.isnan(success) & ~drop
+    S = np.where(drop | no_value, np.nan, success)
+    grid = lambda a: src["status"].copy(data=a)  # noqa: E731  (a per-seed array as a DataArray)
+    fm = fraction_map(src, grid(S), grid(np.isfinite(S)))
+    cells = xr.Dataset({"S": grid(S), "pending": grid(pending), "failed": grid(failed),
+                        "unstable": grid(unstable), "no_value": grid(no_value), "skipped": grid(skipped),
+                        "fraction": fm["fraction"], "n_fill": fm["n_usable"], "filled": fm["filled"]})
+    return cells.isel({a: index_of(full, a, text) for a, text in at.items() if a != SEED_AXIS}), label
 
 
 # ---- the whole analysis -----------------------------------------------------------------------
 
-def _grid(sl, x: str, S):
-    """(x values ascending, S in that order, positions t on the axis's spacing, scale)."""
+def _grid(sl, x: str, S, filled):
+    """(x values ascending, S and filled (y, x) in that order, positions t on the axis's spacing,
+    scale)."""
     scale = sl[x].attrs.get("scale", "linear")
     xv = sl[x].values.astype(float)
     if scale == "log" and np.any(xv <= 0):
         scale = "linear"
     order = np.argsort(xv)
     xv = xv[order]
-    return xv, S[:, order, :], (np.log(xv) if scale == "log" else xv), scale
+    return xv, S[:, order, :], filled[:, order], (np.log(xv) if scale == "log" else xv), scale
 
 
 def _interval(t, bj, to_x):
@@ -160,7 +222,7 @@ def _interval(t, bj, to_x):
     return ci, float(q84 - q16) / 2
 
 
-def _points(sl, x: str, y: str, xv, t, S, up: bool, boot, scale: str):
+def _points(sl, x: str, y: str, xv, t, S, filled, up: bool, boot, scale: str):
     """(points, no_crossing, sigma of each point's log x*) of every column (see module doc)."""
     to_x = np.exp if scale == "log" else (lambda v: v)
     yv = sl[y].values
@@ -182,7 +244,8 @@ def _points(sl, x: str, y: str, xv, t, S, up: bool, boot, scale: str):
                        "bracket": [float(xv[bracket[0]]), float(xv[bracket[1]])],
                        "crossed_in": float(np.mean(np.isfinite(bj))) if bj.size else None,
                        "sigma_log": s, "fraction": [None if np.isnan(f) else float(f) for f in frac],
-                       "usable": [int(u) for u in usable], "column": j})
+                       "usable": [int(u) for u in usable], "filled": [bool(v) for v in filled[j]],
+                       "column": j})
         sig.append(s)
     return points, missing, np.array(sig)
 
@@ -232,11 +295,12 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
     fit_range: (lo, hi) of y (either None: open); points outside it are shown, not fitted."""
     if B < 0:
         raise AnalysisError(f"--bootstrap {B}: give a number of replicates >= 0")
-    S, sl, excluded = outcomes(ds, x, y, at, metric, exclude_unstable)   # S (y, x, seed)
-    xv, S, t, scale = _grid(sl, x, S)
+    S, sl, excluded, skipped = outcomes(ds, x, y, at, metric, exclude_unstable)   # S (y, x, seed)
+    xv, S, filled, t, scale = _grid(sl, x, S, skipped.pop("filled"))
+    _, resample, _, _, _ = _grid(sl, x, skipped.pop("resample"), filled)
     up = choose_direction(t, S, direction)
-    boot = bootstrap_crossings(t, S, up, B, np.random.default_rng(seed))  # (B, y)
-    points, missing, sig = _points(sl, x, y, xv, t, S, up, boot, scale)
+    boot = bootstrap_crossings(t, resample, up, B, np.random.default_rng(seed))  # (B, y)
+    points, missing, sig = _points(sl, x, y, xv, t, S, filled, up, boot, scale)
     result = {"file": sl.attrs.get("path", ""), "x": x, "y": y, "metric": sl.attrs["metric_label"],
               "slice": slice_title(sl, skip=[x, y]), "x_scale": scale, "direction": "up" if up else "down",
               "level": LEVEL, "seeds": int(S.shape[2]), "bootstrap": int(B), "rng_seed": int(seed),
@@ -244,6 +308,7 @@ def boundary_data(ds, x: str, y: str, at=None, metric: str = "converged", direct
               "points": points, "no_crossing": missing,
               "excluded": int(sum(excluded.values())), "excluded_by": excluded,
               "excluded_columns": len(missing), "unstable_kept": sl.attrs["unstable_kept"],
+              "skipped": skipped,
               "exponent": None, "exponent_ci": None, "constant": None, "constant_ci": None,
               "sweep_name": sl.attrs.get("sweep", {}).get("name", "")}
     result["fit_range"] = list(fit_range) if fit_range else None
@@ -294,6 +359,11 @@ def summary_text(res: dict) -> str:
     lines.append(f"excluded seeds: {res['excluded']} ({', '.join(f'{k} {v}' for k, v in res['excluded_by'].items())})"
                  + (f"; {k} unstable seed{'s' * (k != 1)} kept (--exclude-unstable drops {'them' if k != 1 else 'it'})"
                     if (k := res["unstable_kept"]) else ""))
+    sk = res.get("skipped") or {}
+    if sk.get("seeds"):
+        lines.append(f"skipped seeds (refined sweep, never computed): {sk['seeds']}; {sk['filled_cells']} cells "
+                     f"filled from a coarser level" + (f", {sk['unfilled_cells']} without a value"
+                                                       if sk["unfilled_cells"] else ""))
     return "\n".join(lines)
 
 

@@ -106,7 +106,15 @@ def _title(res) -> str:
                                    f"{m} value{'s' * (m != 1)} of {y} without a crossing" if m else "",
                                    ("excluded seeds: " + ", ".join(parts)) if parts else "") if s)
     head = f"{res['sweep_name']}: boundary {x}* against {y}".lstrip(": ")
-    return f"{head}\n{how}\n{counts}"
+    return f"{head}\n{how}\n{counts}" + (f"\n{_skipped(res)}" if _skipped(res) else "")
+
+
+def _skipped(res) -> str:
+    """A refined sweep's note: its skipped seeds, and the cells the fill rule gave a value."""
+    sk = res.get("skipped") or {}
+    if not sk.get("seeds"):
+        return ""
+    return f"refined: {sk['seeds']} seeds skipped, {sk['filled_cells']} cells filled from a coarser level"
 
 
 def plot_boundary(res: dict, dpi: int = DPI):

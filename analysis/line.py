@@ -6,6 +6,8 @@
 Each point is the median over the finished seeds of its cell; the band is their spread: the
 interquartile range with 4 or more seeds, min-max with 2 or 3 (--band chooses; the title says
 which). A point with some seeds pending is drawn hollow; one with none finished is left out.
+A refined sweep's skipped seeds are neither finished nor pending: a point is over its computed
+seeds, and one whose seeds were all skipped is left out (analysis.phase fills such points).
 The metric is any per-cell scalar of the file (final_loss, iters_to_tol, ntk_min, wall_s,
 edge_ratio_init, ...), a recorded series' last value (inner_dist, grad_norm, ...), or
 converged, the fraction of finished seeds that converged (no band). iters_to_tol of a seed
@@ -27,7 +29,7 @@ import numpy as np
 
 from . import _style
 from ._cli import Parser, parse_at, run
-from .load import CONVERGED, PENDING, SEED_AXIS, STEP_DIM, AnalysisError, load
+from .load import CONVERGED, PENDING, SEED_AXIS, STEP_DIM, AnalysisError, done_mask, load
 from .select import axes_of, axis_label, check_axis, require_resolved, slice_at, slice_title
 
 FIGSIZE_IN = (7.0, 4.8)
@@ -48,12 +50,12 @@ def metric_names(ds) -> list:
 
 
 def per_seed(ds, metric: str):
-    """The metric of every finished cell as floats (NaN for pending), dims as ds's grid."""
+    """The metric of every finished cell as floats (NaN for pending and skipped), dims as ds's grid."""
     from .phase import _last_finite, _per_seed
 
     if metric not in metric_names(ds):
         raise AnalysisError(f"unknown metric '{metric}' (this file has: {', '.join(metric_names(ds))})")
-    done = ds["status"] != PENDING
+    done = done_mask(ds)
     if metric in ("iters_to_tol", "final_loss", "ntk_min"):
         return _per_seed(ds, metric)  # the phase diagram's reading: never / diverged is +inf
     v = ds[metric]
@@ -75,7 +77,7 @@ def line_data(ds, x: str, y: str, hue=None, at=None, band: str = "auto"):
 
     median      the metric's median over the finished seeds (converged: their fraction)
     lo, hi      the band's edges (NaN without a band)
-    n_done      finished seeds;  n_seeds  seeds per point
+    n_done      finished seeds;  n_pending  pending seeds (skipped ones are neither)
     attrs: x, y, hue, band (its name, '' for none), seeds, one_seed (the seed's label when there
     is one seed), slice (the fixed axes as text)
     """
@@ -97,8 +99,10 @@ def line_data(ds, x: str, y: str, hue=None, at=None, band: str = "auto"):
     ds = ds.isel({a: 0 for a in axes_of(ds) if a not in used and a != SEED_AXIS})
     seed = [SEED_AXIS] if SEED_AXIS in ds.dims else []
     seeds = ds.sizes.get(SEED_AXIS, 1)
-    done = ds["status"] != PENDING
+    done = done_mask(ds)  # a refined sweep's skipped seeds are neither done nor pending
     n_done = done.sum(seed) if seed else done.astype(int)
+    pend = ds["status"] == PENDING
+    n_pending = pend.sum(seed) if seed else pend.astype(int)
     if y == "converged":
         conv = (ds["status"] == CONVERGED)
         med = (conv.sum(seed) if seed else conv.astype(int)) / n_done.where(n_done > 0)
@@ -117,7 +121,7 @@ def line_data(ds, x: str, y: str, hue=None, at=None, band: str = "auto"):
     order = ([hue] if hue else []) + [x]
     out = ds.coords.to_dataset()[[]].assign(
         median=med.transpose(*order), lo=lo.transpose(*order), hi=hi.transpose(*order),
-        n_done=n_done.transpose(*order))
+        n_done=n_done.transpose(*order), n_pending=n_pending.transpose(*order))
     out = out.drop_vars([c for c in out.coords if c not in order and c not in ds.attrs["axes"]])
     one_seed = axis_label(ds, SEED_AXIS, ds[SEED_AXIS].values.ravel()[0]) if seeds == 1 and SEED_AXIS in ds.coords else ""
     out.attrs = dict(ds.attrs, x=x, y=y, hue=hue or "", band=name, seeds=seeds, one_seed=one_seed,
@@ -177,7 +181,7 @@ def plot_line(ld, logx=None, logy: bool = False, slopes=(), dpi: int = DPI):
             ax.fill_between(xs, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=colors[i], alpha=0.18, lw=0)
         ax.plot(xs, m, color=colors[i], lw=1.8, marker=_style.marker(i), ms=5, label=label and f"{hue} = {label}",
                 gid=f"median:{label}")
-        partial = (one["n_done"].values > 0) & (one["n_done"].values < ld.attrs["seeds"]) & np.isfinite(m)
+        partial = (one["n_done"].values > 0) & (one["n_pending"].values > 0) & np.isfinite(m)
         if partial.any():
             partial_any = True
             ax.plot(xs[partial], m[partial], ls="none", marker=_style.marker(i), ms=5, mfc="white",

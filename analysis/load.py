@@ -21,6 +21,13 @@ worker writes trajectories, scalars, checksum and the status last, so a cell is 
 when its status is non-zero. load() opens read-only with HDF5 file locking off and sets every
 floating-point value of a pending cell (status 0) to NaN, so a half-written cell never
 looks finished. Integer scalars of pending cells keep the file's fill value (0); use status.
+done_mask(ds) is the finished cells: neither pending nor skipped.
+
+Refined sweeps (issue 15): cells the refinement never computed have status `skipped` (the file
+names it; code 5), are NaN like pending cells and are not done. ds.attrs["refine"] holds the
+parsed refine section (analysis.refine.Refine: axes, levels, metric) and
+ds.attrs["adaptive_seeds"] the (start, max) of an adaptive seed axis; both absent otherwise.
+analysis.refine.metric_map(ds) gives the displayed metric with the fill rule applied.
 On NFS/Lustre also export HDF5_USE_FILE_LOCKING=FALSE before starting Python.
 """
 from __future__ import annotations
@@ -36,6 +43,9 @@ FORMATS = (FORMAT, "shallowsweep/1")  # format 1 (0.1): no descent diagnostics, 
 # flag_values and flag_meanings, written from the C table); files written before 0.2 lack
 # them and get these, the names of that version.
 PENDING, CONVERGED, MAX_ITERS, DIVERGED, FAILED = 0, 1, 2, 3, 4
+# A refined sweep's cells that the refinement never computed (issue 15): NaN data, not done,
+# no checksum. Only files whose flag_meanings name it have it.
+SKIPPED = 5
 _STATUS_NAMES_BEFORE_0_2 = {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
 SEED_AXIS = "seed"
 STEP_DIM = "step"
@@ -253,6 +263,8 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
 
     status = np.asarray(cvars["status"])
     pending = status == PENDING
+    if names.get(SKIPPED) == "skipped":  # never written: NaN however the file was filled
+        pending = pending | (status == SKIPPED)
     data_vars = {}
     for name, v in cvars.items():
         if v.dtype.kind == "f":
@@ -285,16 +297,46 @@ def load(path: str | os.PathLike) -> "xarray.Dataset":  # noqa: F821
         ds["diagnosis"].attrs["names"] = diagnoses
     ds.attrs["sweep"] = sweep
     ds.attrs["path"] = path
+    _add_refine(ds, sweep)
     return ds
+
+
+def _add_refine(ds, sweep: dict) -> None:
+    """ds.attrs["refine"] (a refine.Refine) and ds.attrs["adaptive_seeds"] ((start, max)) for a
+    refined sweep; absent for a dense one."""
+    from .refine import adaptive_seeds, check_refine, refine_spec
+
+    spec, seeds = refine_spec(sweep), adaptive_seeds(sweep)
+    if spec is not None:
+        check_refine(ds, spec)
+        ds.attrs["refine"] = spec
+    if seeds is not None:
+        ds.attrs["adaptive_seeds"] = seeds
 
 
 def _keys(values) -> list:
     return [v.item() if hasattr(v, "item") else v for v in np.asarray(values, dtype=object).tolist()]
 
 
+def status_code(ds, name: str) -> int:
+    """The code the file gives a status name (converged, skipped, ...)."""
+    for code, n in ds.attrs["status_names"].items():
+        if n == name:
+            return code
+    raise AnalysisError(f"status '{name}' is not one of this file's ({', '.join(status_names(ds).values())})")
+
+
+def skipped_mask(ds) -> "xarray.DataArray":  # noqa: F821
+    """True where a refined sweep skipped a cell (never computed); all False for other files."""
+    st = ds["status"]
+    if ds.attrs["status_names"].get(SKIPPED) != "skipped":
+        return st != st
+    return st == SKIPPED
+
+
 def done_mask(ds) -> "xarray.DataArray":  # noqa: F821
-    """True where a cell has finished (any status but pending)."""
-    return ds["status"] != PENDING
+    """True where a cell has finished (neither pending nor skipped)."""
+    return (ds["status"] != PENDING) & ~skipped_mask(ds)
 
 
 if __name__ == "__main__":

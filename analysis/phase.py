@@ -6,6 +6,11 @@
 Every axis but x, y, seed and the facet must be fixed with --at (or have one value). Cells
 whose seeds are all pending are drawn grey; cells with some seeds pending are computed over
 their finished seeds and dotted. The 50% converged boundary is drawn on every metric.
+On a refined sweep (analysis.refine) skipped seeds are left out of every reduction; a cell whose
+seeds were all skipped shows the converged fraction of the coarser square that decided it (the
+fill rule), lighter and dotted ("filled from a coarser level"); the 50% contour runs through
+computed and filled cells alike. Other metrics leave skipped cells blank (cross-hatched grey).
+With --at seed=K nothing is filled.
 --equal-aspect gives a factor of 10 the same length on both (log) axes, so that a boundary
 width ∝ n^k has its true slope k on the page (45 degrees for k = 1).
 """
@@ -22,10 +27,15 @@ import numpy as np
 from . import theory as theory_mod
 from .phase_theory import draw_theory, positions, theory_condition
 from ._cli import Parser, parse_at, run
-from .load import CONVERGED, MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, load
-from .select import axis_label, check_axis, require_resolved, slice_at, slice_title
+from .load import MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, done_mask, load, status_code
+from .refine import fraction_map, refine_of
+from .select import axis_label, check_axis, index_of, require_resolved, slice_at, slice_title
 
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
+FILLED_ALPHA = 0.5         # a filled cell's colour, lighter than a computed cell's
+FILLED_HATCH = "...."      # and dotted: its value is inferred, not measured
+SKIPPED_HATCH = "xxxx"     # a skipped cell with nothing to show (metrics the fill rule cannot give)
+MARK_GREY = "#808080"
 PANEL_IN = (4.0, 3.25)     # one panel's size in inches
 MARGIN_IN = (1.5, 2.0)     # colour bar + labels (w), title + legend (h), inches
 LEGEND_ROW_IN = 0.1875     # one legend line (8 pt text); 4 lines are part of MARGIN_IN[1]
@@ -68,9 +78,9 @@ def _verdict_per_seed(ds):
     names = {code: name for code, name in ds.attrs["status_names"].items()}
     st, dg = ds["status"], ds["diagnosis"]
     code = np.full(st.shape, np.nan)
-    for status_code, name in names.items():
+    for st_code, name in names.items():
         if name in VERDICTS:
-            code = np.where(st.values == status_code, VERDICTS.index(name), code)
+            code = np.where(st.values == st_code, VERDICTS.index(name), code)
     for d, name in dg.attrs["names"].items():  # the file's names: unstable, slow, plateau
         if name in VERDICTS:
             code = np.where((st.values == MAX_ITERS) & (dg.values == d), VERDICTS.index(name), code)
@@ -95,8 +105,8 @@ def _last_finite(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _per_seed(ds, metric: str):
-    """The metric of every finished cell (NaN for pending), dims as ds's grid."""
-    done = ds["status"] != PENDING
+    """The metric of every finished cell (NaN for pending and skipped), dims as ds's grid."""
+    done = done_mask(ds)
     if metric == "iters_to_tol":
         itt = ds["iters_to_tol"].astype(float)
         return itt.where(itt >= 0, np.inf).where(done)
@@ -125,14 +135,19 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
 
     value       the metric reduced over seeds (fraction converged, or the median over the
                 finished seeds); NaN where no seed has finished; +inf for 'never'/'diverged'
-    converged   fraction of finished seeds with status converged (the 50% contour)
+    converged   fraction of finished seeds with status converged (the 50% contour); filled
+                at skipped cells of a refined sweep
     unstable    finished seeds diagnosed unstable: failures there are a step-size artifact
-    n_done      finished seeds per cell;  n_seeds  seeds per cell
+    n_done      finished seeds per cell;  n_seeds  seeds per cell;  n_pending  pending seeds
+    filled      the cell's seeds were all skipped and value/converged come from the fill rule
+    spacing     the fill rule's deciding square at filled cells (2 .. 2^L fine cells), else 0
+    skipped     every seed of the cell was skipped (refined sweeps)
     """
     if metric not in METRICS:
         raise AnalysisError(f"unknown metric '{metric}' (choose from: {', '.join(METRICS)})")
     if x == y:
         raise AnalysisError(f"--x and --y are both '{x}': choose two different axes")
+    full = ds
     ds = slice_at(ds, at or {}, keep=[a for a in (x, y, facet) if a])
     used = [x, y] + ([facet] if facet else [])
     for role, a in (("--x", x), ("--y", y), ("--facet", facet)):
@@ -145,14 +160,16 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
     if facet in (x, y):
         raise AnalysisError(f"--facet {facet} is also plotted as --x or --y")
     require_resolved(ds, used, "phase")
-    squeeze = [a for a in ds.attrs["axes"] if a in ds.dims and a not in used and a != SEED_AXIS]
-    ds = ds.isel({a: 0 for a in squeeze})
+    squeeze = {a: 0 for a in ds.attrs["axes"] if a in ds.dims and a not in used and a != SEED_AXIS}
+    ds = ds.isel(squeeze)
     status = ds["status"]
-    done = status != PENDING
+    done = done_mask(ds)
     seed_dims = [SEED_AXIS] if SEED_AXIS in status.dims else []
     n_done = done.sum(seed_dims) if seed_dims else done.astype(int)
-    n_conv = (status == CONVERGED).sum(seed_dims) if seed_dims else (status == CONVERGED).astype(int)
-    frac = (n_conv / n_done.where(n_done > 0))
+    pend = status == PENDING
+    n_pending = pend.sum(seed_dims) if seed_dims else pend.astype(int)
+    conv = _converged_map(full, at or {}, squeeze)
+    frac = conv["fraction"]
     unstable = status * 0
     if "diagnosis" in ds:
         code = {name: c for c, name in ds["diagnosis"].attrs["names"].items()}["unstable"]
@@ -170,11 +187,29 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
     out = ds.coords.to_dataset()[[]].assign(
         value=value.transpose(*order), converged=frac.transpose(*order),
         n_done=n_done.transpose(*order), unstable=n_unstable.transpose(*order),
-        n_seeds=xr_full_like(n_done, status.sizes.get(SEED_AXIS, 1)).transpose(*order))
+        n_seeds=xr_full_like(n_done, status.sizes.get(SEED_AXIS, 1)).transpose(*order),
+        n_pending=n_pending.transpose(*order), skipped=conv["skipped"].transpose(*order),
+        filled=(conv["filled"] & (metric == "converged")).transpose(*order),
+        spacing=(conv["spacing"] if metric == "converged" else conv["spacing"] * 0).transpose(*order))
     out = out.drop_vars([c for c in out.coords if c not in order and c not in ds.attrs["axes"]])
     out.attrs = dict(ds.attrs, metric=metric, x=x, y=y, facet=facet or "",
                      slice=slice_title(ds, skip=used))
     return out
+
+
+def _converged_map(full, at: dict, squeeze: dict):
+    """fraction_map of status converged over the finished seeds of the whole file (the fill
+    rule needs both refined axes whole), then sliced as phase_data slices: `at`, then `squeeze`.
+    A slice of the seed axis is taken first and turns the fill off (one seed has no fraction
+    to fill from)."""
+    seed_at = {k: v for k, v in at.items() if k == SEED_AXIS}
+    src = slice_at(full, seed_at) if seed_at else full
+    if seed_at and refine_of(src) is not None:
+        src = src.copy()
+        src.attrs = {k: v for k, v in src.attrs.items() if k != "refine"}
+    conv = fraction_map(src, src["status"] == status_code(src, "converged"), done_mask(src))
+    rest = {a: index_of(full, a, text) for a, text in at.items() if a != SEED_AXIS}
+    return conv.isel(rest).isel({a: i for a, i in squeeze.items() if a in conv.dims})
 
 
 def xr_full_like(da, value):
@@ -245,27 +280,30 @@ def _norm(metric: Metric, values: np.ndarray):
 
 def _draw_panel(ax, panel, pd, metric, cmap, norm):
     import matplotlib.patheffects as pe
-    from matplotlib.patches import Rectangle
 
     x, y = pd.attrs["x"], pd.attrs["y"]
     cx, ex, _ = positions(panel[x])
     cy, ey, _ = positions(panel[y])
-    n_done, n_seeds = panel["n_done"].values, panel["n_seeds"].values
-    pending = n_done == 0
+    n_done, n_pending = panel["n_done"].values, panel["n_pending"].values
+    filled, skipped = panel["filled"].values, panel["skipped"].values
+    pending = (n_done == 0) & ~skipped
     ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(pending.shape), ~pending),
                   cmap=_single(PENDING_GREY), vmin=0, vmax=1)
     value = panel["value"].values.astype(float)
-    shown = np.ma.masked_invalid(np.where(np.isposinf(value), np.nan, value))
-    ax.pcolormesh(ex, ey, shown, cmap=cmap, norm=norm)
+    shown = np.where(np.isposinf(value), np.nan, value)
+    ax.pcolormesh(ex, ey, np.ma.masked_invalid(np.where(filled, np.nan, shown)), cmap=cmap, norm=norm)
+    if filled.any():  # inferred from a coarser square: lighter and dotted
+        ax.pcolormesh(ex, ey, np.ma.masked_invalid(np.where(filled, shown, np.nan)), cmap=cmap, norm=norm,
+                      alpha=FILLED_ALPHA)
+    _hatch(ax, ex, ey, filled, FILLED_HATCH, MARK_GREY)
+    _hatch(ax, ex, ey, skipped & ~filled, SKIPPED_HATCH, MARK_GREY)
     over = np.isposinf(value) & ~pending
     if over.any():
         ax.pcolormesh(ex, ey, np.ma.masked_array(np.ones(over.shape), ~over),
                       cmap=_single(cmap.get_over()), vmin=0, vmax=1)
     if metric.name != "verdict":  # the verdict map shows instability as its own colour
-        for jy, jx in zip(*np.nonzero(panel["unstable"].values > 0)):
-            ax.add_patch(Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False,
-                                   hatch=UNSTABLE_HATCH, edgecolor="#ff7f0e", lw=0))
-    partial = (n_done > 0) & (n_done < n_seeds)
+        _hatch(ax, ex, ey, panel["unstable"].values > 0, UNSTABLE_HATCH, "#ff7f0e")
+    partial = (n_done > 0) & (n_pending > 0)
     if partial.any():
         jy, jx = np.nonzero(partial)
         ax.plot(cx[jx], cy[jy], ls="none", marker="o", ms=3, mfc="white", mec="black", mew=0.6)
@@ -278,6 +316,15 @@ def _draw_panel(ax, panel, pd, metric, cmap, norm):
     _set_axis(ax, "x", panel[x], x)
     _set_axis(ax, "y", panel[y], y)
     return contour
+
+
+def _hatch(ax, ex, ey, mask, hatch: str, color) -> None:
+    """Hatch the cells of a (y, x) mask."""
+    from matplotlib.patches import Rectangle
+
+    for jy, jx in zip(*np.nonzero(mask)):
+        ax.add_patch(Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False,
+                               hatch=hatch, edgecolor=color, lw=0))
 
 
 def _single(color):
@@ -311,8 +358,10 @@ def plot_phase(pd, theory=(), dpi: int = DPI, equal_aspect: bool = False):
     facet = pd.attrs["facet"] or None
     panels = [pd.isel({facet: i}) for i in range(pd.sizes[facet])] if facet else [pd]
     nrows, ncols = _grid_shape(len(panels))
-    # at most: pending, partly pending, over, contour, theories, and the unstable cells if any
-    entries = 4 + len(theory) + int(bool((pd["unstable"] > 0).any()))
+    # at most: pending, partly pending, over, contour, theories, and the unstable, filled and
+    # blank skipped cells if any
+    entries = 4 + len(theory) + int(bool((pd["unstable"] > 0).any())) + int(bool(pd["filled"].any())) \
+        + int(bool((pd["skipped"] & ~pd["filled"]).any()))
     fig = plt.figure(figsize=figure_size(nrows, ncols, entries), dpi=dpi, layout="constrained")
     # A last row across all columns holds the legend, so constrained layout makes room for it.
     gs = fig.add_gridspec(nrows + 1, ncols,
@@ -344,12 +393,30 @@ def plot_phase(pd, theory=(), dpi: int = DPI, equal_aspect: bool = False):
         cb.set_ticks(range(len(VERDICTS)), labels=VERDICTS)
     seeds = int(pd["n_seeds"].max())
     title = f"{pd.attrs.get('sweep', {}).get('name', '')}: {metric.label}".lstrip(": ")
-    sub = ", ".join(s for s in (pd.attrs.get("slice", ""), f"{seeds} seed{'s' * (seeds != 1)}") if s)
+    adaptive = pd.attrs.get("adaptive_seeds")
+    count = (f"{adaptive[0]}–{adaptive[1]} seeds (adaptive)" if adaptive and seeds == adaptive[1]
+             else f"{seeds} seed{'s' * (seeds != 1)}")
+    spec = pd.attrs.get("refine")
+    if spec is not None:
+        count += f", refined on {spec.axes[0]}×{spec.axes[1]} ({spec.levels} levels)"
+    sub = ", ".join(s for s in (pd.attrs.get("slice", ""), count) if s)
     fig.suptitle(f"{title}\n{sub}", fontsize=11)
     handles = []
-    if (pd["n_done"] == 0).any():
+    if ((pd["n_done"] == 0) & ~pd["skipped"]).any():
         handles.append(Patch(facecolor=PENDING_GREY, edgecolor="0.4", label="pending (no seed finished)"))
-    if ((pd["n_done"] > 0) & (pd["n_done"] < pd["n_seeds"])).any():
+    n_filled = int(pd["filled"].sum())
+    if n_filled:
+        handles.append(Patch(facecolor=cmap(0.5), alpha=FILLED_ALPHA, edgecolor=MARK_GREY, hatch=FILLED_HATCH,
+                             label=f"filled from a coarser level ({n_filled} cell{'s' * (n_filled != 1)} the "
+                                   f"refinement skipped: the value of the square around them)"))
+    n_blank = int((pd["skipped"] & ~pd["filled"]).sum())
+    if n_blank:
+        handles.append(Patch(facecolor="white", edgecolor=MARK_GREY, hatch=SKIPPED_HATCH,
+                             label=f"skipped by the refinement ({n_blank} cell{'s' * (n_blank != 1)}; "
+                                   f"not computed, " + ("and no finished square to fill them from)"
+                                                        if metric.name == "converged"
+                                                        else "and only the converged fraction is filled)")))
+    if ((pd["n_done"] > 0) & (pd["n_pending"] > 0)).any():
         handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec="black",
                               label="some seeds pending"))
     if over:

@@ -4,7 +4,9 @@ per-cell table (CSV, pandas).
     python3 -m analysis.summary FILE [--csv OUT.csv]
 
 Prints the sweep's axes, a status table for every axis (one row per value), the median
-wall time and steps of finished cells, and the distinct failure messages. --csv OUT writes
+wall time and steps of finished cells, and the distinct failure messages. A refined sweep's
+skipped cells have their own column and are left out of "done" (done / (cells - skipped)), and
+a line says how much of the fine grid was computed and how much the fill rule filled. --csv OUT writes
 cell_table(ds): one row per cell, the axes (as the file labels their values), status and
 diagnosis by name, then every other /cell scalar; `--csv -` writes it to stdout instead of
 the summary.
@@ -17,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from ._cli import Parser, run
-from .load import MAX_ITERS, PENDING, AnalysisError, load, status_names
+from .load import MAX_ITERS, PENDING, SKIPPED, AnalysisError, done_mask, load, skipped_mask, status_names
 from .select import axis_label, fmt_value
 
 MAX_MESSAGES = 5
@@ -54,14 +56,48 @@ def diagnosis_lines(ds) -> list:
     return [f"why max_iters: {text}  (unstable: the step size co-decided; slow: the budget; plateau: a stall)"]
 
 
+def refine_lines(ds) -> list:
+    """What a refined sweep computed: its refinement, the share of the fine grid computed, the
+    filled points per deciding spacing, and the adaptive seeds; [] for a dense sweep."""
+    from .refine import metric_map, refine_of
+
+    spec, seeds = refine_of(ds), ds.attrs.get("adaptive_seeds")
+    lines = []
+    if spec is not None:
+        m = metric_map(ds)
+        points = int(m["skipped"].size)
+        skipped = int(m["skipped"].sum())
+        by = ", ".join(f"{int((m['spacing'] == s).sum())} from spacing {s}"
+                       for s in (2 ** k for k in range(1, spec.levels + 1)) if int((m["spacing"] == s).sum()))
+        lines += ["", f"refined: {spec.axes[0]} x {spec.axes[1]}, {spec.levels} levels, metric {spec.metric}: "
+                      f"{points - skipped} of {points} points computed, {skipped} skipped; "
+                      f"{int(m['filled'].sum())} filled ({by or 'none'})"]
+    if seeds is not None:
+        lines.append(f"adaptive seeds: {seeds[0]} at every computed point, up to {seeds[1]} where the metric "
+                     f"was uncertain")
+    return lines
+
+
+def _shown_names(ds) -> list:
+    """The status names of the tables: every name the file gives, but skipped only for a refined
+    sweep (or one with skipped cells): engine files name it always, and a dense sweep's table
+    stays as it was."""
+    from .refine import refine_of
+
+    has = refine_of(ds) is not None or bool(skipped_mask(ds).any())
+    return [n for n in status_names(ds).values() if n != "skipped" or has]
+
+
 def _table(title: str, rows: dict, ds) -> list:
-    names = list(status_names(ds).values())
+    names = _shown_names(ds)
     w0 = max([len(title)] + [len(k) for k in rows])
     widths = [max(len(n), 5) for n in names]
     head = f"{title:>{w0}}  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + "   done"
     lines = [head, "-" * len(head)]
+    skipped = status_names(ds).get(SKIPPED) if status_names(ds).get(SKIPPED) == "skipped" else None
     for key, counts in rows.items():
-        total = sum(counts.values())
+        # skipped cells will never run: not part of what there is to do
+        total = sum(counts.values()) - (counts[skipped] if skipped else 0)
         done = total - counts[status_names(ds)[PENDING]]
         pct = f"{100.0 * done / total:5.1f}%" if total else "   -"
         lines.append(f"{key:>{w0}}  " + "  ".join(f"{counts[n]:>{w}}" for n, w in zip(names, widths))
@@ -87,7 +123,8 @@ def summary_text(ds) -> str:
     for a in axes:
         lines.append("")
         lines += _table(a, status_counts(ds, a), ds)
-    done = ds["status"] > 0
+    lines += refine_lines(ds)
+    done = done_mask(ds)
     if bool(done.any()):
         lines.append("")
         wall = ds["wall_s"].where(done).values if "wall_s" in ds else np.array([np.nan])

@@ -4,7 +4,8 @@ one line per cell named with --cell.
     python3 -m analysis.traj FILE --by width [--at k=v ...] [--series loss] -o OUT.png
     python3 -m analysis.traj FILE --cell width=64,n=32,seed=0 [--cell ...] [--series loss] -o OUT.png
 
-Each line is the median over the seeds (finished cells only); the band is the spread across
+Each line is the median over the seeds (finished cells only: a refined sweep's skipped seeds
+are left out, and a line whose seeds were all skipped says so); the band is the spread across
 seeds (interquartile range with 4 or more seeds, min-max otherwise). A cell that stopped
 early (converged or diverged) has NaN after its last step, so the median is drawn only
 where at least half of the finished seeds are still running (no survivor bias); the band
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import _style
 from ._cli import Parser, parse_at, run
-from .load import PENDING, SEED_AXIS, STEP_DIM, AnalysisError, load, status_names
+from .load import PENDING, SEED_AXIS, STEP_DIM, AnalysisError, done_mask, load, skipped_mask, status_names
 from .select import axis_label, check_axis, index_of, require_resolved, slice_at, slice_title
 
 SERIES_LABELS = {
@@ -53,7 +54,7 @@ def traj_data(ds, by: str, series: str = "loss", at=None):
         raise AnalysisError("--by seed: seeds are summarised by the median and band; choose another axis")
     require_resolved(ds, [by], "traj")
     ds = ds.isel({a: 0 for a in ds.attrs["axes"] if a in ds.dims and a not in (by, SEED_AXIS)})
-    done = ds["status"] != PENDING
+    done = done_mask(ds)
     if not bool(done.any()):
         raise AnalysisError("empty slice: no cell in it has finished yet (all pending)")
     v = ds[series].where(done).sel({STEP_DIM: ds[STEP_DIM] > 0})
@@ -79,8 +80,9 @@ def plot_traj(ds, by: str, series: str = "loss", at=None, dpi: int = DPI):
     with warnings.catch_warnings():  # all-NaN steps (every seed stopped) are expected
         warnings.simplefilter("ignore", RuntimeWarning)
         med, lo, hi, _, q, sub = traj_data(ds, by, series, at)
-    done = (sub["status"] != PENDING)
+    done, pend = done_mask(sub), sub["status"] == PENDING
     done = done.sum(SEED_AXIS) if SEED_AXIS in done.dims else done.astype(int)
+    pend = pend.sum(SEED_AXIS) if SEED_AXIS in pend.dims else pend.astype(int)
     seeds = sub.sizes.get(SEED_AXIS, 1)
     fig, ax = plt.subplots(figsize=FIGSIZE_IN, dpi=dpi, layout="constrained")
     steps = med[STEP_DIM].values.astype(float)
@@ -89,9 +91,11 @@ def plot_traj(ds, by: str, series: str = "loss", at=None, dpi: int = DPI):
     for i in range(nb):
         color = colors[i]
         label = f"{by} = {axis_label(med, by, med[by].values[i])}"
-        nd = int(done.isel({by: i}))
-        if nd < seeds:
-            label += " (pending)" if nd == 0 else f" ({nd}/{seeds} seeds done)"
+        nd, npend = int(done.isel({by: i})), int(pend.isel({by: i}))
+        if nd == 0:
+            label += " (pending)" if npend else " (skipped by the refinement)"
+        elif npend:
+            label += f" ({nd}/{nd + npend} seeds done)"
         m, l, h = (a.isel({by: i}).values.astype(float) for a in (med, lo, hi))
         ok = np.isfinite(l) & np.isfinite(h)
         ax.fill_between(steps, np.where(ok, l, np.nan), np.where(ok, h, np.nan), color=color, alpha=0.2, lw=0)
@@ -155,6 +159,8 @@ def cells_data(ds, cells: list, series: str = "loss", at=None) -> list:
         text = ",".join(f"{k}={v}" for k, v in cell.items())
         one = ds.isel(cell_index(ds, {**(at or {}), **cell}, text))
         status = int(one["status"].values)
+        if bool(skipped_mask(one)):
+            raise AnalysisError(f"--cell {text}: this cell was skipped by the refinement (never computed)")
         if status == PENDING:
             raise AnalysisError(f"--cell {text}: this cell has not finished yet (pending)")
         label = ", ".join(f"{a}={axis_label(one, a, one[a].values.item())}" for a in ds.attrs["axes"])

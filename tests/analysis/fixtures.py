@@ -165,3 +165,85 @@ def standard_grid():
         "lr": [0.5, 8.0],
         "seed": [0, 1, 2],
     }
+
+
+# ---- refined sweeps (issue 15) -------------------------------------------------------------------
+
+STATUS_NAMES_2 = "pending converged max_iters diverged failed skipped"
+SKIPPED = 5
+
+
+def refinement(status, axes=(0, 1), levels=2, start=2, metric=1):
+    """The engine's refinement rule, applied to a dense outcome: which cells it would skip.
+
+    status: grid-shaped codes (seed last), the dense truth. The refined axes X, Y are at positions
+    `axes`; the other non-seed axes are the slices. A point's metric is the fraction of its
+    computed seeds with status `metric`: its first `start` seeds, all of them where those gave a
+    fraction strictly between 0 and 1 (as the engine decides a square once its corners have all
+    their seeds, DESIGN §18). Level-0 points are the multiples of 2^L; a square is refined when its
+    4 corners' metrics are not all equal in any slice, which computes its edge midpoints and
+    centre and makes its 4 sub-squares.
+    Returns (skip: bool, grid-shaped; computed: (NX, NY) bool; refined: [(i, j, s)] squares)."""
+    st = np.moveaxis(np.asarray(status), axes, (0, 1))          # (NX, NY, R..., S)
+    nx, ny = st.shape[:2]
+    first = (st[..., :start] == metric).mean(-1)                 # (NX, NY, R...)
+    certain = (first == 0) | (first == 1)
+    hit = np.where(certain, first, (st == metric).mean(-1))      # over the computed seeds
+    top = 2 ** levels
+    computed = np.zeros((nx, ny), bool)
+    computed[::top, ::top] = True
+    squares = [(i, j) for i in range(0, nx - 1, top) for j in range(0, ny - 1, top)]
+    refined = []
+    for lev in range(levels):
+        s = 2 ** (levels - lev)
+        h = s // 2
+        below = []
+        for i, j in squares:
+            c = [hit[i, j], hit[i + s, j], hit[i, j + s], hit[i + s, j + s]]
+            if any(np.any(v != c[0]) for v in c[1:]):
+                refined.append((i, j, s))
+                for di, dj in ((h, 0), (0, h), (h, h), (s, h), (h, s)):
+                    computed[i + di, j + dj] = True
+                below += [(i, j), (i + h, j), (i, j + h), (i + h, j + h)]
+        squares = below
+    skip = np.zeros(st.shape, bool)
+    skip[~computed] = True
+    skip[..., start:][computed.reshape(computed.shape + (1,) * (hit.ndim - 2)) & certain] = True
+    return np.moveaxis(skip, (0, 1), axes), computed, refined
+
+
+def refine_file(path, grid, *, refine_axes=("width", "n"), levels=2, start=2, metric="converged",
+                pending=None):
+    """A refined sweep's file: make_file's dense outcome over `grid`, then the cells refinement()
+    skips set to status skipped with NaN data (as the engine leaves them: never written), the
+    status names of format 2 with skipped, and the refine section and adaptive seeds in
+    sweep_canonical. pending: grid-shaped bool, cells (not skipped) left pending afterwards.
+    Returns (dense status, skip, computed, refined)."""
+    axes = list(grid)
+    status = make_file(path, grid)
+    code = STATUS_NAMES_2.split().index(metric)
+    skip, computed, refined = refinement(status, tuple(axes.index(a) for a in refine_axes), levels, start, code)
+    unset = skip | (pending if pending is not None else False)
+    with h5py.File(path, "r+") as f:
+        for name, d in f["cell"].items():
+            if name in axes:
+                continue
+            v = d[()]
+            v[unset] = np.nan if v.dtype.kind == "f" else (b"" if v.dtype.kind == "S" else 0)
+            if name == "status":
+                v[skip] = SKIPPED
+                d.attrs["flag_values"] = np.arange(6, dtype=np.int8)
+                d.attrs["flag_meanings"] = STATUS_NAMES_2
+            d[...] = v
+        for name, d in f["traj"].items():
+            if name not in axes and name != "step":
+                v = d[()]
+                v[unset] = np.nan
+                d[...] = v
+        canonical = f.attrs["sweep_canonical"]
+        canonical = canonical.decode() if isinstance(canonical, bytes) else canonical
+        seeds = len(grid["seed"])
+        canonical = canonical.replace(f"  seeds: {seeds}\n", f"  seeds: {{start: {start}, max: {seeds}}}\n")
+        canonical += f"refine:\n  axes: [{', '.join(refine_axes)}]\n  levels: {levels}\n  metric: {metric}\n"
+        f.attrs["sweep_canonical"] = canonical
+    return status, skip, computed, refined

@@ -183,7 +183,10 @@ def test_one_text_for_a_value_in_validate_status_and_python(tmp_path):
 def test_status_names_come_from_the_file(finished):
     from analysis.load import status_names
     ds = load(finished)
-    assert status_names(ds) == {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
+    expect = {0: "pending", 1: "converged", 2: "max_iters", 3: "diverged", 4: "failed"}
+    if len(status_names(ds)) == 6:  # engines with adaptive sweeps (issue 15) name skipped in every file
+        expect[5] = "skipped"
+    assert status_names(ds) == expect
 
 
 V1_SCALARS = ["init_loss", "final_loss", "iters", "iters_to_tol", "wall_s", "gflops", "rank", "ntk_min", "ntk_max",
