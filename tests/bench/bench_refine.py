@@ -119,7 +119,7 @@ def draw(name, files, out, cells):
         ax.set_axis_off()
         ax.set_title(f"{k}: {cells[k]} cells computed", fontsize=11)
     fig.suptitle(f"{name}: the same fine grid, dense and refined", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(out, dpi=110)
     plt.close(fig)
     print(f"  picture   {out}")
