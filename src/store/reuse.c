@@ -175,10 +175,13 @@ static int match_file(ssw_reuse_t *r, int which) {
   }
   ssw_sweep_destroy(&sweep);
   if (matched > 0) return SSW_OK;
-  char diff[2048];
+  char diff[2048], keys[2048] = "";
   ssw_sweep_canonical_diff(ssw_store_canonical(f->store), ssw_sweep_canonical(r->sweep), diff, sizeof diff);
+  for (char *save = NULL, *key = strtok_r(diff, ", ", &save); key; key = strtok_r(NULL, ", ", &save))
+    if (strcmp(key, "name") != 0 && strcmp(key, "description") != 0) /* no cell's parameter */
+      snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", keys[0] ? ", " : "", key);
   return SSW_ERROR(SSW_ERR_INPUT, "--reuse %s: none of its cells has the parameters of a cell of the new sweep; keys "
-                   "that differ: %s", f->path, diff);
+                   "that differ: %s", f->path, keys[0] ? keys : "none but the name (cells that cannot run?)");
 }
 
 /* Any failure reading an old file becomes one line naming it (a user's file, not our fault). */
