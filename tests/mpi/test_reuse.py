@@ -239,8 +239,8 @@ def test_a_file_being_written_is_refused_and_not_disturbed(tmp_path):
     p = subprocess.run(cmd(LONG, out, 1, "--reuse", str(live)), env=ENV, capture_output=True, text=True, timeout=60)
     still_running = writer.poll() is None
     _, err = writer.communicate(timeout=120)
+    assert p.returncode == 2, f"exit {p.returncode}\n{p.stderr}"
     assert still_running, "the writer ended before the test asked: make engine_long.yaml longer"
-    assert p.returncode == 2, p.stderr
     line = one_line(p.stderr)
     assert str(live) in line and "being written" in line
     assert not out.exists()
