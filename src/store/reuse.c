@@ -4,7 +4,7 @@
  * Matching: every cell of the new sweep goes into an open-addressing table under the FNV-1a
  * hash of its parameters' byte image (ssw_params_bytes); each old file's sweep is rebuilt from
  * the canonical text it stores, and each of its cells is looked up by the same hash, a hit
- * confirmed by comparing the two images in full. Memory: 12 bytes per table slot (two slots
+ * confirmed by comparing the two images in full. Memory: 16 bytes per table slot (two slots
  * per new cell) and 12 bytes per new cell for its source; time: one parameter resolution per
  * cell of either sweep.
  */
