@@ -170,7 +170,7 @@ static int match_file(ssw_reuse_t *r, int which) {
       continue;
     }
     candidate_t k = {.file = which, .cell = o, .sound = !f->damaged[o]};
-    bool finished = f->status[o] > SSW_STATUS_PENDING && f->status[o] < SSW_STATUS_COUNT;
+    bool finished = f->status[o] >= SSW_STATUS_CONVERGED && f->status[o] <= SSW_STATUS_FAILED; /* trained */
     matched += table_find(r, bytes, ssw_params_bytes(&p, bytes), finished ? offer : ignore, &k);
   }
   ssw_sweep_destroy(&sweep);
