@@ -19,9 +19,10 @@ import pytest
 from test_engine import ENV, EXE, VOLATILE, cmd, run, stable, status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OLD = os.path.join(HERE, "reuse_old.yaml")        # width [4, 8], n [8], seeds 2
-NEW = os.path.join(HERE, "reuse_new.yaml")        # width [4, 6, 8], n [8], seeds 4
-SCALAR = os.path.join(HERE, "reuse_scalar.yaml")  # width 6 (a scalar), n [8], seeds 3
+# grids (width, output_scale, n, seed); output_scale 20 diverges, some 0.5 cells converge
+OLD = os.path.join(HERE, "reuse_old.yaml")        # width [4, 8], output_scale [0.5, 20], n [8], seeds 2
+NEW = os.path.join(HERE, "reuse_new.yaml")        # width [4, 6, 8], output_scale [0.5, 20], n [8], seeds 4
+SCALAR = os.path.join(HERE, "reuse_scalar.yaml")  # width 6, output_scale 0.5 (scalars), n [8], seeds 3
 LONG = os.path.join(HERE, "engine_long.yaml")     # four cells of about 1.5 s
 COPIED = re.compile(r"--reuse: copied (\d+) finished cells? \(([^)]*)\)")
 OLD_WIDTHS, NEW_WIDTHS = [4, 8], [4, 6, 8]
@@ -68,17 +69,20 @@ def test_reuse_equals_a_fresh_run(files):
     p = run(NEW, out, 2, "--reuse", str(files["old"]))
     m = COPIED.search(p.stderr)
     assert m, p.stderr
-    assert int(m.group(1)) == 4 and m.group(2) == f"4 from {files['old']}"  # 2 widths x 2 seeds
+    assert int(m.group(1)) == 8 and m.group(2) == f"8 from {files['old']}"  # 2 widths x 2 scales x 2 seeds
+    # every kind of finished cell is among them
+    assert {1, 2, 3} <= set(cell_values(files["old"], "status").ravel().tolist())
     assert_equals_fresh(out, files["fresh"])
     # the copied cells were not trained again: their run-dependent values are the old file's
     for name in VOLATILE:
         new, old = cell_values(out, name), cell_values(files["old"], name)
         for i, w in enumerate(OLD_WIDTHS):
             j = NEW_WIDTHS.index(w)
-            assert new[j, 0, :2].tobytes() == old[i, 0, :].tobytes(), f"{name} of width {w} was not copied"
+            assert new[j, :, 0, :2].tobytes() == old[i, :, 0, :].tobytes(), f"{name} of width {w} was not copied"
     # ... and the others were: wall_s of a trained cell is never exactly an old one's
-    trained = np.concatenate([cell_values(out, "wall_s")[:, 0, 2:].ravel(), cell_values(out, "wall_s")[1, 0, :2]])
-    assert not set(trained.tolist()) & set(cell_values(files["old"], "wall_s").ravel().tolist())
+    wall = cell_values(out, "wall_s")
+    trained = np.concatenate([wall[:, :, 0, 2:].ravel(), wall[1, :, 0, :2].ravel()])
+    assert trained.size == 16 and not set(trained.tolist()) & set(cell_values(files["old"], "wall_s").ravel().tolist())
     assert "0 damaged" in status(out, "--verify")
     assert digest(files["old"]) == files["old_sha"]
 
@@ -87,10 +91,10 @@ def test_two_old_files_and_an_axis_that_was_a_scalar(files):
     out = files["dir"] / "two.h5"
     p = run(NEW, out, 2, "--quiet", "--reuse", str(files["old"]), "--reuse", str(files["scalar"]))
     m = COPIED.search(p.stderr)
-    assert m and int(m.group(1)) == 7, p.stderr  # 4 from old, width 6 seeds 0..2 from scalar
-    assert m.group(2) == f"4 from {files['old']}, 3 from {files['scalar']}"
+    assert m and int(m.group(1)) == 11, p.stderr  # 8 from old, width 6 output_scale 0.5 seeds 0..2 from scalar
+    assert m.group(2) == f"8 from {files['old']}, 3 from {files['scalar']}"
     assert_equals_fresh(out, files["fresh"])
-    assert cell_values(out, "wall_s")[1, 0, :3].tobytes() == cell_values(files["scalar"], "wall_s")[0, :].tobytes()
+    assert cell_values(out, "wall_s")[1, 0, 0, :3].tobytes() == cell_values(files["scalar"], "wall_s")[0, :].tobytes()
     assert "0 damaged" in status(out, "--verify")
     assert digest(files["old"]) == files["old_sha"] and digest(files["scalar"]) == files["scalar_sha"]
 
@@ -100,17 +104,18 @@ def test_resume_copies_only_into_pending_cells(files):
     shutil.copy(files["fresh"], out)
     with h5py.File(out, "r+", locking=False) as f:  # a run stopped after some cells
         st = f["cell/status"][()]
-        st[0, 0, 1:] = 0   # width 4, seeds 1..3: seed 1 is in old
-        st[2, 0, 3] = 0    # width 8, seed 3: not in old
+        st[0, :, 0, 1:] = 0   # width 4, seeds 1..3: seed 1 is in old
+        st[2, 0, 0, 3] = 0    # width 8, output_scale 0.5, seed 3: not in old
         f["cell/status"][...] = st
     before = cell_values(out, "wall_s")
     p = run(NEW, out, 1, "--resume", "--quiet", "--reuse", str(files["old"]))
     m = COPIED.search(p.stderr)
-    assert m and int(m.group(1)) == 1, p.stderr  # only width 4 seed 1: the done ones stay
+    assert m and int(m.group(1)) == 2, p.stderr  # only width 4 seed 1 (both scales): the done ones stay
     after, old = cell_values(out, "wall_s"), cell_values(files["old"], "wall_s")
-    assert after[0, 0, 1] == old[0, 0, 1]
-    assert after[0, 0, 0] == before[0, 0, 0] and after[2, 0, 0] == before[2, 0, 0]  # done cells untouched
-    assert after[2, 0, 3] != before[2, 0, 3]  # trained again
+    assert after[0, :, 0, 1].tobytes() == old[0, :, 0, 1].tobytes()
+    assert after[0, :, 0, 0].tobytes() == before[0, :, 0, 0].tobytes()  # done cells untouched
+    assert after[2, :, 0, :3].tobytes() == before[2, :, 0, :3].tobytes()
+    assert after[2, 0, 0, 3] != before[2, 0, 0, 3]  # trained again
     assert_equals_fresh(out, files["fresh"])
     assert "0 damaged" in status(out, "--verify")
 
@@ -118,18 +123,19 @@ def test_resume_copies_only_into_pending_cells(files):
 def test_a_cell_failing_its_checksum_is_trained(files):
     bad = files["dir"] / "bad.h5"
     shutil.copy(files["old"], bad)
-    with h5py.File(bad, "r+", locking=False) as f:  # width 8, seed 1: a loss changed under its checksum
-        f["traj/loss"][1, 0, 1, 3] += 1.0
+    with h5py.File(bad, "r+", locking=False) as f:  # width 8, 0.5, seed 1: a loss changed under its checksum
+        f["traj/loss"][1, 0, 0, 1, 0] += 1.0
     sha = digest(bad)
     out = files["dir"] / "from_bad.h5"
     p = run(NEW, out, 1, "--reuse", str(bad))
     lines = [l for l in p.stderr.splitlines() if "does not match its checksum" in l]
-    assert len(lines) == 1 and "cell 3 (width=8,n=8,seed=1)" in lines[0] and "trained instead" in lines[0], p.stderr
+    assert len(lines) == 1 and "cell 5 (width=8,output_scale=0.5,n=8,seed=1)" in lines[0], p.stderr
+    assert "cell 17 (width=8,output_scale=0.5,n=8,seed=1) is trained instead" in lines[0], p.stderr
     m = COPIED.search(p.stderr)
-    assert m and int(m.group(1)) == 3, p.stderr
+    assert m and int(m.group(1)) == 7, p.stderr
     assert_equals_fresh(out, files["fresh"])
-    assert cell_values(out, "wall_s")[2, 0, 1] != cell_values(bad, "wall_s")[1, 0, 1]  # trained, not copied
-    assert cell_values(out, "wall_s")[2, 0, 0] == cell_values(bad, "wall_s")[1, 0, 0]
+    assert cell_values(out, "wall_s")[2, 0, 0, 1] != cell_values(bad, "wall_s")[1, 0, 0, 1]  # trained, not copied
+    assert cell_values(out, "wall_s")[2, 0, 0, 0] == cell_values(bad, "wall_s")[1, 0, 0, 0]
     assert "0 damaged" in status(out, "--verify")
     assert digest(bad) == sha
 
@@ -143,20 +149,20 @@ def plan_json(*extra):
 
 def test_plan_counts_the_reused_cells(files):
     full, reused, old = plan_json(NEW), plan_json(NEW, "--reuse", str(files["old"])), plan_json(OLD)
-    assert full["reused"] == 0 and reused["reused"] == 4 and reused["cells"] == full["cells"] == 12
+    assert full["reused"] == 0 and reused["reused"] == 8 and reused["cells"] == full["cells"] == 24
     # the prior's seconds are a function of the parameters: the reused cells cost what OLD costs
     assert reused["core_hours"] == pytest.approx(full["core_hours"] - old["core_hours"], rel=1e-5)
     assert reused["flops"] == pytest.approx(full["flops"] - old["flops"], rel=1e-5)  # printed to 6 digits
     two = plan_json(NEW, "--reuse", str(files["old"]), "--reuse", str(files["scalar"]))
-    assert two["reused"] == 7
+    assert two["reused"] == 11
     bad = files["dir"] / "plan_bad.h5"
     shutil.copy(files["old"], bad)
     with h5py.File(bad, "r+", locking=False) as f:
-        f["traj/grad_norm"][0, 0, 0, 2] *= 2
-    assert plan_json(NEW, "--reuse", str(bad))["reused"] == 3
+        f["traj/grad_norm"][0, 0, 0, 0, 0] *= 2
+    assert plan_json(NEW, "--reuse", str(bad))["reused"] == 7
     p = subprocess.run([EXE, "plan", NEW, "--no-measure", "--reuse", str(files["old"])], env=ENV, capture_output=True,
                        text=True)
-    assert p.returncode == 0 and re.search(r"^reused +4 finished cells", p.stdout, re.M), p.stdout
+    assert p.returncode == 0 and re.search(r"^reused +8 finished cells", p.stdout, re.M), p.stdout
 
 
 # ---- refusals: one line naming the file and the cause, exit 2, nothing created, OLD unchanged ----
