@@ -59,7 +59,9 @@ typedef struct ssw_reuse_stats {
  * read from store) is pending, updating status. Each cell is read from its old file and its
  * checksum checked, written as a worker writes it (trajectories, scalars and checksum, status
  * last), read back and checked again. A source that fails its check now stays pending, with one
- * line on notes (prefixed by who). A copy that reads back differently is an SSW_ERR_IO error.
+ * line on notes (prefixed by who). A copy that reads back differently, like any failure here, is
+ * an SSW_ERR_IO error (never SSW_ERR_INPUT: the other ranks do not share it, and only a shared
+ * input error exits without aborting the job).
  * Independent I/O on store; not collective (rank 0). */
 SSW_NODISCARD int ssw_reuse_copy(ssw_reuse_t *reuse, ssw_store_t *store, int8_t *status, FILE *notes,
                                  const char *who, ssw_reuse_stats_t *stats);

@@ -333,5 +333,10 @@ int ssw_reuse_copy(ssw_reuse_t *reuse, ssw_store_t *store, int8_t *status, FILE 
   }
   ssw_result_fini(&back);
   ssw_result_fini(&r);
-  return rc == SSW_OK ? SSW_OK : ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  if (rc == SSW_OK) return SSW_OK;
+  if (ssw_error_code() != SSW_ERR_INPUT) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
+  /* rank 0's alone, mid-run: never an input error, which every rank would be expected to share */
+  char cause[1024];
+  snprintf(cause, sizeof cause, "%s", ssw_error_reason());
+  return SSW_ERROR(SSW_ERR_IO, "copying the --reuse cells failed: %s", cause);
 }
