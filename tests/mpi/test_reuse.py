@@ -99,6 +99,27 @@ def test_two_old_files_and_an_axis_that_was_a_scalar(files):
     assert digest(files["old"]) == files["old_sha"] and digest(files["scalar"]) == files["scalar_sha"]
 
 
+def test_a_series_only_one_file_has(tmp_path):
+    """test_loss exists in a file when some cell has test_n > 0; a cell with test_n 0 has NaN
+    there, so it copies either way, with its checksum over the new file's series."""
+    text = open(OLD).read().replace(", test_n: 16}", "}")
+    without = tmp_path / "without.yaml"  # no test_loss anywhere
+    without.write_text(text)
+    axis = tmp_path / "axis.yaml"        # test_n [0, 16]: test_loss in the file
+    axis.write_text(text.replace("  n:     [8]\n", "  n:     [8]\n  test_n: [0, 16]\n"))
+    for old, new, copied in ((without, axis, 8), (axis, without, 8)):
+        old_h5, new_h5, fresh = tmp_path / f"{old.stem}.h5", tmp_path / f"{new.stem}-reused.h5", tmp_path / f"{new.stem}.h5"
+        for sweep, out in ((old, old_h5), (new, fresh)):
+            if not out.exists():
+                run(str(sweep), out, 1, "--quiet")
+        p = run(str(new), new_h5, 1, "--quiet", "--reuse", str(old_h5))
+        assert int(COPIED.search(p.stderr).group(1)) == copied, p.stderr
+        assert_equals_fresh(new_h5, fresh)
+        with h5py.File(new_h5, "r", locking=False) as f:
+            assert ("test_loss" in f["traj"]) == (new == axis)
+        assert "0 damaged" in status(new_h5, "--verify")
+
+
 def test_resume_copies_only_into_pending_cells(files):
     out = files["dir"] / "resumed.h5"
     shutil.copy(files["fresh"], out)
