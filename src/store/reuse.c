@@ -278,12 +278,12 @@ static bool fits(const ssw_result_t *r, unsigned from_mask, unsigned to_mask) {
   return true;
 }
 
-/* Copy old cell o of file f into new cell c: *copied false (the old cell fails its check now,
- * or does not fit) leaves c pending. */
-static int copy_cell(old_file_t *f, int64_t o, ssw_store_t *store, int64_t c, ssw_result_t *r, ssw_result_t *back,
+/* Copy old cell o of file f into new cell c; *want is the checksum the new file must now hold
+ * for it. *copied false (the old cell fails its check now, or does not fit) leaves c pending. */
+static int copy_cell(old_file_t *f, int64_t o, ssw_store_t *store, int64_t c, ssw_result_t *r, uint32_t *want,
                      bool *copied) {
-  uint32_t stored, stored_back;
-  int32_t rank, rank_back;
+  uint32_t stored;
+  int32_t rank;
   *copied = false;
   SSW_TRY(ssw_store_read_cell(f->store, o, r, &stored, &rank));
   ssw_cell_values_t v;
@@ -291,15 +291,41 @@ static int copy_cell(old_file_t *f, int64_t o, ssw_store_t *store, int64_t c, ss
   uint32_t crc = ssw_sc_checksum((const double *const *)r->series, r->k, f->store->series_mask, &v, f->store->version);
   if (crc != stored || r->status != f->status[o] || !fits(r, f->store->series_mask, store->series_mask)) return SSW_OK;
   SSW_TRY(ssw_store_write_cell(store, c, r, rank));
-  SSW_TRY(ssw_store_read_cell(store, c, back, &stored_back, &rank_back));
-  ssw_sc_from_result(back, rank_back, &v);
-  uint32_t crc_back = ssw_sc_checksum((const double *const *)back->series, back->k, store->series_mask, &v, store->version);
-  uint32_t want = ssw_store_cell_checksum(r, store->series_mask, rank);
-  SSW_REQUIRE(crc_back == stored_back && stored_back == want && back->status == r->status, SSW_ERR_IO,
-              "cell %lld copied from %s (cell %lld) reads back differently from the new file: check the disk, then "
-              "run again with --resume", (long long)c, f->path, (long long)o);
+  *want = ssw_store_cell_checksum(r, store->series_mask, rank);
   *copied = true;
   return SSW_OK;
+}
+
+/* Read the copies back (by blocks, as status --verify: per cell it took 40 % of the copy's
+ * time): each must match its stored checksum, which must be the one meant (want), and its
+ * status. copied (ncells): the status written, 0 where nothing was. */
+static int check_copies(const ssw_reuse_t *reuse, ssw_store_t *store, const int8_t *copied, const uint32_t *want) {
+  uint8_t *damaged = malloc((size_t)reuse->ncells);
+  uint32_t *stored = malloc((size_t)reuse->ncells * sizeof *stored);
+  int64_t ndamaged = 0, bad = -1;
+  int rc = damaged && stored ? ssw_store_verify(store, copied, damaged, &ndamaged)
+                             : SSW_ERROR(SSW_ERR_NOMEM, "out of memory checking %lld copies", (long long)reuse->ncells);
+  if (rc == SSW_OK && H5Dread(store->scalar[SC_CHECKSUM], ssw_sc_mem_type(store, SC_U32), H5S_ALL, H5S_ALL,
+                              H5P_DEFAULT, stored) < 0)
+    rc = ssw_h5_fail(__FILE__, __LINE__, __func__, "H5Dread(/cell/checksum)");
+  for (int64_t c = 0; rc == SSW_OK && c < reuse->ncells && bad < 0; c++)
+    if (copied[c] && (damaged[c] || stored[c] != want[c])) bad = c;
+  free(damaged);
+  free(stored);
+  if (rc != SSW_OK || bad < 0) return rc;
+  return SSW_ERROR(SSW_ERR_IO, "cell %lld copied from %s (cell %lld) reads back differently from the new file: check "
+                   "the disk, then run again with --resume", (long long)bad, reuse->files[reuse->file[bad]].path,
+                   (long long)reuse->cell[bad]);
+}
+
+/* The line for a source that failed its check: trained instead. */
+static void refused(const ssw_reuse_t *reuse, int64_t c, FILE *notes, const char *who) {
+  const old_file_t *f = &reuse->files[reuse->file[c]];
+  char old_text[SSW_CELL_TEXT_MAX], new_text[SSW_CELL_TEXT_MAX];
+  ssw_grid_cell_text(ssw_store_grid(f->store), reuse->cell[c], old_text, sizeof old_text);
+  ssw_grid_cell_text(ssw_sweep_grid(reuse->sweep), c, new_text, sizeof new_text);
+  fprintf(notes, "%s--reuse %s: its cell %lld (%s) does not match its checksum: not copied; cell %lld (%s) is "
+          "trained instead\n", who, f->path, (long long)reuse->cell[c], old_text, (long long)c, new_text);
 }
 
 int ssw_reuse_copy(ssw_reuse_t *reuse, ssw_store_t *store, int8_t *status, FILE *notes, const char *who,
@@ -307,32 +333,32 @@ int ssw_reuse_copy(ssw_reuse_t *reuse, ssw_store_t *store, int8_t *status, FILE 
   memset(stats, 0, sizeof *stats);
   SSW_REQUIRE(ssw_store_ncells(store) == reuse->ncells, SSW_ERR_INTERNAL, "the file has %lld cells, the sweep %lld",
               (long long)ssw_store_ncells(store), (long long)reuse->ncells);
-  ssw_result_t r, back;
+  ssw_result_t r;
+  int8_t *copied;   /* (ncells) the status written, 0 where nothing was */
+  uint32_t *want;   /* (ncells) the checksum meant */
   SSW_TRY(ssw_result_init(&r, ssw_store_k(store)));
-  int rc = ssw_result_init(&back, ssw_store_k(store));
+  copied = calloc((size_t)reuse->ncells, 1);
+  want = malloc((size_t)reuse->ncells * sizeof *want);
+  int rc = copied && want ? SSW_OK : SSW_ERROR(SSW_ERR_NOMEM, "out of memory for %lld copies", (long long)reuse->ncells);
   for (int64_t c = 0; rc == SSW_OK && c < reuse->ncells; c++) {
     if (reuse->file[c] < 0 || status[c] != SSW_STATUS_PENDING) continue;
     old_file_t *f = &reuse->files[reuse->file[c]];
-    int64_t o = reuse->cell[c];
-    bool copied = false;
-    if (!f->damaged[o] && ssw_store_k(f->store) == ssw_store_k(store))
-      rc = copy_cell(f, o, store, c, &r, &back, &copied);
-    if (rc != SSW_OK) break;
-    if (copied) {
-      status[c] = r.status;
+    bool done = false;
+    if (!f->damaged[reuse->cell[c]] && ssw_store_k(f->store) == ssw_store_k(store))
+      rc = copy_cell(f, reuse->cell[c], store, c, &r, &want[c], &done);
+    if (rc == SSW_OK && done) {
+      copied[c] = status[c] = r.status;
       stats->copied[reuse->file[c]]++;
       stats->total++;
-      continue;
+    } else if (rc == SSW_OK) {
+      refused(reuse, c, notes, who);
+      stats->refused++;
     }
-    char old_text[SSW_CELL_TEXT_MAX], new_text[SSW_CELL_TEXT_MAX];
-    ssw_grid_cell_text(ssw_store_grid(f->store), o, old_text, sizeof old_text);
-    ssw_grid_cell_text(ssw_sweep_grid(reuse->sweep), c, new_text, sizeof new_text);
-    fprintf(notes, "%s--reuse %s: its cell %lld (%s) does not match its checksum: not copied; cell %lld (%s) is "
-            "trained instead\n", who, f->path, (long long)o, old_text, (long long)c, new_text);
-    stats->refused++;
   }
-  ssw_result_fini(&back);
+  if (rc == SSW_OK && stats->total > 0) rc = check_copies(reuse, store, copied, want);
   ssw_result_fini(&r);
+  free(copied);
+  free(want);
   if (rc == SSW_OK) return SSW_OK;
   if (ssw_error_code() != SSW_ERR_INPUT) return ssw_error_frame(rc, __FILE__, __LINE__, __func__);
   /* rank 0's alone, mid-run: never an input error, which every rank would be expected to share */
