@@ -58,7 +58,7 @@ typedef struct ssw_reuse_stats {
 /* Copy into store every cell of the new sweep that has a source and whose status (ncells, as
  * read from store) is pending, updating status. Each cell is read from its old file and its
  * checksum checked, written as a worker writes it (trajectories, scalars and checksum, status
- * last), read back and checked again. A source that fails its check now stays pending, with one
+ * last); once all are written, they are read back and checked again. A source that fails its check now stays pending, with one
  * line on notes (prefixed by who). A copy that reads back differently, like any failure here, is
  * an SSW_ERR_IO error (never SSW_ERR_INPUT: the other ranks do not share it, and only a shared
  * input error exits without aborting the job).
