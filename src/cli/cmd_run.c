@@ -28,7 +28,8 @@ const ssw_command_t ssw_command_run = {
     .summary = "train every cell of a sweep under MPI into one HDF5 file (resumable)",
     .usage =
         "usage: [mpirun -n N [--oversubscribe]] shallowsweep run FILE -o OUT.h5 [--resume]\n"
-        "                         [--reuse OLD.h5]... [--batch N] [--measure-seconds S] [--quiet] [--set key=value]...\n\n"
+        "                         [--reuse OLD.h5]... [--batch N] [--measure-seconds S] [--quiet]\n"
+        "                         [--set key=value]...\n\n"
         "Rank 0 serves the cells, longest expected first, to the other ranks, which\n"
         "train them and write them into OUT.h5; alone (no mpirun) it trains them itself.\n"
         "Before serving, rank 0 times a few cells as 'shallowsweep plan' does; the hand-out\n"
