@@ -80,7 +80,7 @@ static int64_t table_find(const ssw_reuse_t *r, const unsigned char *bytes, size
   for (uint64_t i = h & (r->slots - 1); r->slot_cell[i] >= 0; i = (i + 1) & (r->slots - 1)) {
     if (r->hash[i] != h) continue;
     ssw_params_t p;
-    if (ssw_sweep_cell_params(r->sweep, r->slot_cell[i], &p) != SSW_OK) continue; /* resolved once already */
+    if (ssw_sweep_cell_params(r->sweep, r->slot_cell[i], &p) != SSW_OK) continue; /* it resolved in table_build */
     if (ssw_params_bytes(&p, other) != len || memcmp(bytes, other, len) != 0) continue;
     found++;
     fn((ssw_reuse_t *)r, r->slot_cell[i], ctx);
@@ -134,9 +134,10 @@ static int old_sweep(const old_file_t *f, ssw_sweep_t **sweep) {
     same = strcmp(a->axes[i].name, b->axes[i].name) == 0 && a->axes[i].count == b->axes[i].count;
     for (int64_t j = 0; same && j < a->axes[i].count; j++) same = strcmp(a->axes[i].labels[j], b->axes[i].labels[j]) == 0;
   }
-  SSW_REQUIRE(same, SSW_ERR_INPUT, "--reuse %s: its canonical sweep does not describe its axes (written by another "
-              "version of shallowsweep?): its cells cannot be matched", f->path);
-  return SSW_OK;
+  if (same) return SSW_OK;
+  ssw_sweep_destroy(sweep);
+  return SSW_ERROR(SSW_ERR_INPUT, "--reuse %s: its canonical sweep does not describe its axes (written by another "
+                   "version of shallowsweep?): its cells cannot be matched", f->path);
 }
 
 typedef struct {
