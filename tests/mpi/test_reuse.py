@@ -217,6 +217,12 @@ def make_old(kind, files, d):
         with h5py.File(path, "r+", locking=False) as f:
             f["cell/width"][1] = 9
         return path, "frozen metadata"
+    if kind == "canonical":  # a file from before frozen checksums whose sweep text was edited
+        shutil.copy(files["old"], path)
+        with h5py.File(path, "r+", locking=False) as f:
+            del f.attrs["frozen_checksum"]
+            f.attrs["sweep_canonical"] = f.attrs["sweep_canonical"].replace("width: [4, 8]", "width: [4, 16]")
+        return path, "does not describe its axes"
     if kind == "format1":
         shutil.copy(files["old"], path)
         with h5py.File(path, "r+", locking=False) as f:
@@ -231,8 +237,8 @@ def make_old(kind, files, d):
     raise ValueError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing", "text", "foreign", "truncated", "overwritten", "frozen", "format1",
-                                  "other_lr", "directory"])
+@pytest.mark.parametrize("kind", ["missing", "text", "foreign", "truncated", "overwritten", "frozen", "canonical",
+                                  "format1", "other_lr", "directory"])
 def test_refusals(files, tmp_path, kind):
     old, cause = make_old(kind, files, tmp_path)
     sha = digest(old) if old.is_file() else None
