@@ -146,6 +146,13 @@ void ssw_params_resolve(ssw_params_t *p);
  * (ssw_error_key()). */
 SSW_NODISCARD int ssw_params_check(const ssw_params_t *p);
 
+/* The byte image of every key's value, in key-table order (INT 8 bytes, REAL its 8 bytes as
+ * stored, BOOL 1 byte 0/1, ENUM and GROUPS 4 bytes, REAL_LIST its count then its values): two
+ * parameter sets are equal, doubles bit for bit, exactly when their images are (run --reuse
+ * matches cells by it). Writes at most SSW_PARAMS_BYTES_MAX bytes; returns the length. */
+#define SSW_PARAMS_BYTES_MAX (sizeof(ssw_params_t) + 64)
+size_t ssw_params_bytes(const ssw_params_t *p, unsigned char *buf);
+
 /* Names of activations etc., for messages. */
 const char *ssw_activation_name(ssw_activation_t a);
 SSW_NODISCARD int ssw_activation_from_name(const char *name, ssw_activation_t *out);

@@ -12,6 +12,7 @@
 
 #include "shallowsweep/error.h"
 #include "shallowsweep/refine.h"
+#include "shallowsweep/reuse.h"
 #include "shallowsweep/store.h"
 #include "shallowsweep/sweep.h"
 
@@ -74,9 +75,12 @@ SSW_NODISCARD int ssw_cli_check_output_dir(const ssw_command_t *cmd, const char 
 SSW_NODISCARD int ssw_cli_sweep_arg(const ssw_command_t *cmd, ssw_cli_sweep_args_t *args, int argc, char **argv, int *i);
 /* ---- run on an adaptive sweep (run_adaptive.c) ---- */
 /* The plan from the file's statuses (ncells): the cells to run now into pending (room for
- * ncells), *npending of them. */
-SSW_NODISCARD int ssw_run_adaptive_begin(const ssw_sweep_t *sweep, const int8_t *status, ssw_refine_plan_t **plan,
-                                         int64_t *pending, int64_t *npending);
+ * ncells), *npending of them. With reuse (NULL: none), the cells the plan needs are copied from
+ * the --reuse files into store first, each copy fed to the plan, until nothing more it needs can
+ * be copied (status updated, *copied counts them): never a cell the sweep would skip. */
+SSW_NODISCARD int ssw_run_adaptive_begin(const ssw_sweep_t *sweep, int8_t *status, ssw_store_t *store,
+                                         ssw_reuse_t *reuse, ssw_refine_plan_t **plan, int64_t *pending,
+                                         int64_t *npending, ssw_reuse_stats_t *copied);
 /* The engine's `more` (engine.h) with the plan as ctx. */
 SSW_NODISCARD int ssw_run_adaptive_more(void *ctx, int64_t cell, int status, ssw_cell_list_t *more);
 /* Once the plan is complete: every cell neither needed nor done becomes skipped in the file

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -16,6 +17,7 @@
 #include "shallowsweep/error.h"
 #include "shallowsweep/estimate.h"
 #include "shallowsweep/model.h"
+#include "shallowsweep/reuse.h"
 #include "shallowsweep/store.h"
 
 static int run(int argc, char **argv);
@@ -26,7 +28,8 @@ const ssw_command_t ssw_command_run = {
     .summary = "train every cell of a sweep under MPI into one HDF5 file (resumable)",
     .usage =
         "usage: [mpirun -n N [--oversubscribe]] shallowsweep run FILE -o OUT.h5 [--resume]\n"
-        "                         [--batch N] [--measure-seconds S] [--quiet] [--set key=value]...\n\n"
+        "                         [--reuse OLD.h5]... [--batch N] [--measure-seconds S] [--quiet]\n"
+        "                         [--set key=value]...\n\n"
         "Rank 0 serves the cells, longest expected first, to the other ranks, which\n"
         "train them and write them into OUT.h5; alone (no mpirun) it trains them itself.\n"
         "Before serving, rank 0 times a few cells as 'shallowsweep plan' does; the hand-out\n"
@@ -37,6 +40,13 @@ const ssw_command_t ssw_command_run = {
         "  --resume             continue OUT.h5: its sweep must equal FILE's (with the same\n"
         "                       --set); cells whose checksum does not match go back to\n"
         "                       pending; only pending cells run. A missing OUT.h5 is created.\n"
+        "  --reuse OLD.h5       copy, instead of training, every finished cell of OLD.h5 (a\n"
+        "                       file of another sweep) whose parameters, every key, equal a\n"
+        "                       cell's of FILE; checksums are checked before and after, a cell\n"
+        "                       that fails is trained. Repeatable (the first file with a cell\n"
+        "                       wins); OLD.h5 is only read. Refused (exit 2, OUT.h5 not made):\n"
+        "                       a damaged, foreign or still running OLD.h5, or one with no\n"
+        "                       matching cell (the line names the keys that differ)\n"
         "  --batch N            at most N cells per message (1 disables batching; default:\n"
         "                       sized to about 50 ms of work, at most 64)\n"
         "  --measure-seconds S  time cells for about S s before serving (0: none; default:\n"
@@ -65,6 +75,8 @@ typedef struct {
   const char *deadline; /* --deadline text, or NULL: from the environment (deadline.h) */
   int batch;
   double measure_s;      /* --measure-seconds, or -1: ssw_run_measure_budget */
+  const char *reuse[SSW_REUSE_FILES_MAX]; /* --reuse, in order */
+  int nreuse;
   int argc;              /* the command line after the binary ("run" first), for the resume hint */
   char **argv;
 } run_args_t;
@@ -93,6 +105,11 @@ static int parse(int argc, char **argv, run_args_t *a) {
       a->measure_s = found < 0 ? -1 : strtod(v, &end);
       if (found < 0 || *end || end == v || !(a->measure_s >= 0 && a->measure_s <= 86400))
         return ssw_cli_usage_error(&ssw_command_run, "--measure-seconds takes seconds from 0 to 86400");
+    } else if ((found = ssw_cli_option(&ssw_command_run, argc, argv, &i, "--reuse", &v)) != 0) {
+      if (found < 0) return SSW_EXIT_USAGE;
+      if (a->nreuse == SSW_REUSE_FILES_MAX)
+        return ssw_cli_usage_error(&ssw_command_run, "--reuse given more than %d times", SSW_REUSE_FILES_MAX);
+      a->reuse[a->nreuse++] = v;
     } else if (strcmp(argv[i], "--resume") == 0) {
       a->resume = true;
     } else if (strcmp(argv[i], "--quiet") == 0) {
@@ -156,6 +173,33 @@ static int sweep_spec(const ssw_sweep_t *sweep, ssw_store_spec_t *spec, int64_t 
   return SSW_OK;
 }
 
+/* ---- --reuse: rank 0 matches the old files' cells before the output exists ---- */
+
+/* Rank 0 opens the old files (refusing a bad one before OUT is made); the others wait for its
+ * verdict. Collective on comm. */
+static int open_reuse(MPI_Comm comm, int rank, const run_args_t *a, const ssw_sweep_t *sweep, ssw_reuse_t **reuse) {
+  int rc = SSW_OK;
+  struct stat out, old;
+  for (int i = 0; rank == 0 && i < a->nreuse && rc == SSW_OK; i++)
+    if (stat(a->out, &out) == 0 && stat(a->reuse[i], &old) == 0 && out.st_dev == old.st_dev && out.st_ino == old.st_ino)
+      rc = SSW_ERROR(SSW_ERR_INPUT, "--reuse %s is the output file itself: give an older sweep's file", a->reuse[i]);
+  if (rank == 0 && rc == SSW_OK && a->nreuse > 0) rc = ssw_reuse_create(reuse, sweep, a->reuse, a->nreuse);
+  MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc != SSW_OK) return rank == 0 ? rc : SSW_ERROR(rc, "rank 0 could not reuse the old files (it says why)");
+  return SSW_OK;
+}
+
+/* Rank 0: say how many cells were copied from where. */
+static void say_reused(const ssw_reuse_t *reuse, const ssw_reuse_stats_t *st) {
+  char line[4096] = "";
+  size_t len = 0;
+  for (int i = 0; i < ssw_reuse_nfiles(reuse) && len < sizeof line; i++)
+    len += (size_t)snprintf(line + len, sizeof line - len, "%s%lld from %s", i ? ", " : "", (long long)st->copied[i],
+                            ssw_reuse_path(reuse, i));
+  fprintf(stderr, "shallowsweep run: --reuse: copied %lld finished cell%s (%s) instead of training them\n",
+          (long long)st->total, st->total == 1 ? "" : "s", line);
+}
+
 /* ---- the file ---- */
 
 /* Open (resume) or create OUT. Collective on comm. */
@@ -184,16 +228,16 @@ static int open_output(MPI_Comm comm, int rank, const run_args_t *a, const ssw_s
   return SSW_OK;
 }
 
-/* Rank 0: statuses, damaged cells back to pending (resume), the pending list: every pending
- * cell, or those an adaptive sweep needs now (*plan, which then decides the rest). */
-static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_engine_job_t *job,
-                        int64_t **pending, ssw_refine_plan_t **plan) {
+/* Rank 0: statuses, damaged cells back to pending (resume), finished cells of the --reuse
+ * files copied, the pending list: every pending cell, or those an adaptive sweep needs now
+ * (*plan, which then decides the rest). */
+static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_args_t *a, ssw_reuse_t *reuse,
+                        ssw_engine_job_t *job, int64_t **pending, ssw_refine_plan_t **plan) {
   int64_t n = ssw_store_ncells(store);
   int8_t *status, *diagnosis;
   SSW_ALLOC(status, n);
   SSW_ALLOC(diagnosis, n);
   SSW_TRY(ssw_store_read_status(store, status));
-  SSW_TRY(ssw_store_read_diagnosis(store, diagnosis));
   if (a->resume) {
     uint8_t *damaged;
     int64_t ndamaged;
@@ -210,13 +254,20 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
     }
     free(damaged);
   }
+  /* --reuse after resume's check, so only into pending cells; an adaptive sweep copies only the
+     cells it needs, as each copy decides what it needs next */
+  ssw_reuse_stats_t copied = {0};
+  if (reuse && !ssw_sweep_is_adaptive(sweep))
+    SSW_TRY(ssw_reuse_copy(reuse, store, status, stderr, "shallowsweep run: ", &copied));
   SSW_ALLOC(*pending, n);
   job->npending = 0;
   if (ssw_sweep_is_adaptive(sweep)) {
-    SSW_TRY(ssw_run_adaptive_begin(sweep, status, plan, *pending, &job->npending));
+    SSW_TRY(ssw_run_adaptive_begin(sweep, status, store, reuse, plan, *pending, &job->npending, &copied));
     job->more = ssw_run_adaptive_more;
     job->more_ctx = *plan;
   }
+  if (reuse) say_reused(reuse, &copied);
+  SSW_TRY(ssw_store_read_diagnosis(store, diagnosis));
   for (int64_t c = 0; c < n; c++) {
     if (status[c] == SSW_STATUS_PENDING && !*plan) {
       (*pending)[job->npending++] = c;
@@ -356,6 +407,8 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
   int64_t *steps = NULL, *pending = NULL;
   double *cost = NULL;
   SSW_TRY(sweep_spec(sweep, &spec, &steps));
+  ssw_reuse_t *reuse = NULL;
+  SSW_TRY(open_reuse(comm, rank, a, sweep, &reuse));
   ssw_store_t *store = NULL;
   SSW_TRY(open_output(comm, rank, a, &spec, &store));
   ssw_checkpoints_t *checkpoints = NULL;
@@ -365,7 +418,8 @@ static int run_sweep(MPI_Comm comm, const run_args_t *a, bool *stopped) {
                           .checkpoints = checkpoints, .notes = stderr};
   ssw_blas_single_thread(); /* before the timing, as the workers train */
   ssw_refine_plan_t *plan = NULL;
-  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, &job, &pending, &plan));
+  if (rank == 0) SSW_TRY(plan_pending(store, sweep, a, reuse, &job, &pending, &plan));
+  ssw_reuse_destroy(&reuse);
   if (rank == 0) SSW_TRY(plan_costs(sweep, a, size > 1 ? size - 1 : 1, &job, &cost));
   ssw_engine_opts_t opts = {.batch_max = a->batch, .progress = (rank == 0 && !a->quiet) ? stderr : NULL,
                             .deadline = rank == 0 ? &deadline : NULL};

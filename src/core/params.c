@@ -318,6 +318,33 @@ double ssw_params_get_number(const ssw_params_t *p, const ssw_param_key_t *k) {
   }
 }
 
+static size_t put(unsigned char *buf, size_t at, const void *src, size_t len) {
+  memcpy(buf + at, src, len);
+  return at + len;
+}
+
+size_t ssw_params_bytes(const ssw_params_t *p, unsigned char *buf) {
+  size_t at = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    const ssw_param_key_t *k = &keys[i];
+    const void *f = cfield(p, k->offset);
+    switch (k->type) {
+    case SSW_KEY_INT: at = put(buf, at, f, sizeof(int64_t)); break;
+    case SSW_KEY_REAL: at = put(buf, at, f, sizeof(double)); break;
+    case SSW_KEY_BOOL: buf[at++] = *(const bool *)f ? 1 : 0; break;
+    case SSW_KEY_ENUM: at = put(buf, at, f, sizeof(int)); break;
+    case SSW_KEY_GROUPS: at = put(buf, at, f, sizeof(unsigned)); break;
+    case SSW_KEY_REAL_LIST: {
+      int count = *(const int *)cfield(p, k->count_offset);
+      at = put(buf, at, &count, sizeof count);
+      at = put(buf, at, f, (size_t)count * sizeof(double));
+      break;
+    }
+    }
+  }
+  return at;
+}
+
 char *ssw_params_format(const ssw_params_t *p, const ssw_param_key_t *k, char *buf, size_t size) {
   size_t len = 0;
   switch (k->type) {

@@ -98,6 +98,19 @@ int ssw_store_lock(const char *path, MPI_Comm comm, int *fd, bool first_taken) {
   return SSW_ERROR(worst, "another rank could not share the lock on %s", path);
 }
 
+int ssw_store_lock_probe(const char *path, bool *held) {
+  /* F_OFD_GETLK only asks: it takes nothing, so a writer (whose shared lock a probe for an
+   * exclusive one meets) is not disturbed, and read access is enough */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SSW_ERROR(SSW_ERR_INPUT, "%s: cannot open it for reading (%s)", path, strerror(errno));
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LOCK_BYTE, .l_len = 1, .l_pid = 0};
+  int err = fcntl(fd, F_OFD_GETLK, &fl) == 0 ? 0 : errno;
+  close(fd);
+  if (err) return SSW_ERROR(SSW_ERR_IO, "cannot test the lock of %s: %s", path, strerror(err));
+  *held = fl.l_type != F_UNLCK;
+  return SSW_OK;
+}
+
 void ssw_store_unlock(int *fd) {
   if (!fd || *fd < 0) return;
   close(*fd); /* closing the last descriptor of the description releases its OFD lock */

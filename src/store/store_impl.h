@@ -9,6 +9,7 @@
  *   lock.c     the job's writer lock, on the output file's inode
  *   frozen.c   the checksum of the frozen metadata (axis values and labels, steps, sweep)
  *   checkpoint.c  stopped cells' checkpoints, one plain file per cell beside the sweep file
+ *   reuse.c    finished cells of older sweep files matched to a new sweep and copied (run --reuse)
  * Dimension letters: A1..Ak the grid axes (k = naxes), C = A1*...*Ak cells, K record points.
  */
 #ifndef SHALLOWSWEEP_STORE_IMPL_H
@@ -103,6 +104,9 @@ SSW_NODISCARD int ssw_store_lock_first(const char *path, int *fd);
 /* Collective on comm: rank 0 takes the lock first (unless first_taken: it already holds it in
  * *fd), then every other rank shares it. SSW_ERR_INPUT, one line, when another job holds it. */
 SSW_NODISCARD int ssw_store_lock(const char *path, MPI_Comm comm, int *fd, bool first_taken);
+/* Whether any process holds path's writer lock (a run has it open), asked without taking it.
+ * Not collective. */
+SSW_NODISCARD int ssw_store_lock_probe(const char *path, bool *held);
 /* Release (accepts -1). Not collective. */
 void ssw_store_unlock(int *fd);
 

@@ -15,7 +15,7 @@ LAYERS = ["core", "sweep", "store", "engine", "cli"]
 HEADERS = {  # public header -> layer
     "error": "core", "text": "core", "clock": "core", "params": "core", "expr": "core", "rng": "core",
     "data": "core", "model": "core", "init": "core", "ntk": "core", "train": "core", "simd": "core",
-    "train_state": "core", "checkpoint": "store",
+    "train_state": "core", "checkpoint": "store", "reuse": "store",
     "sweep": "sweep", "refine": "sweep", "check": "store", "store": "store", "deadline": "engine", "engine": "engine", "estimate": "engine",
 }
 # System headers of the libraries a layer links (anything else of these is refused).

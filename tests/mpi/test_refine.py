@@ -42,13 +42,18 @@ def test_ranks_give_identical_files(by_ranks):
     assert 0 < skipped < st.size and not (st == 0).any()
 
 
-def test_computed_cells_equal_the_dense_sweep(by_ranks, tmp_path):
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory):
+    """The dense twin of SWEEP: every fine point, every seed."""
     text = open(SWEEP).read().replace("seeds: {start: 2, max: 4}", "seeds: 4").replace("num: 3}", "num: 9}")
     text = "\n".join(l for l in text.splitlines() if not l.startswith("refine:")) + "\n"
-    dense_yaml = tmp_path / "dense.yaml"
-    dense_yaml.write_text(text)
-    dense = tmp_path / "dense.h5"
-    run(str(dense_yaml), dense, 3, "--quiet")
+    d = tmp_path_factory.mktemp("dense")
+    (d / "dense.yaml").write_text(text)
+    run(str(d / "dense.yaml"), d / "dense.h5", 3, "--quiet")
+    return d / "dense.h5"
+
+
+def test_computed_cells_equal_the_dense_sweep(by_ranks, dense):
     with h5py.File(by_ranks[2], "r", locking=False) as r, h5py.File(dense, "r", locking=False) as d:
         for axis in r.attrs["axes"]:
             assert np.array_equal(r["cell"][axis][()], d["cell"][axis][()]), axis
@@ -98,4 +103,20 @@ def test_kill_9_then_resume_gives_the_uninterrupted_file(tmp_path):
     assert (st == 0).any(), "the kills came too late to test a resume"
     run(SWEEP, out, 2, "--resume", "--quiet", *SLOWER)
     assert_same(stable(clean), stable(out))
+    assert "0 damaged" in status(out, "--verify")
+
+
+def test_reuse_of_the_dense_file_copies_only_what_the_refined_sweep_needs(by_ranks, dense, tmp_path):
+    """--reuse into an adaptive sweep copies the cells its plan needs as the copies decide it,
+    never one it would skip: the file equals a fresh refined run, and nothing is trained."""
+    out = tmp_path / "reused.h5"
+    p = run(SWEEP, out, 2, "--reuse", str(dense))
+    assert_same(stable(by_ranks[2]), stable(out))
+    with h5py.File(by_ranks[2], "r", locking=False) as f:
+        computed = int(((f["cell/status"][()] >= 1) & (f["cell/status"][()] <= 4)).sum())
+    assert f"copied {computed} finished cells" in p.stderr, p.stderr
+    assert "shallowsweep run: 0 cells in" in p.stderr, p.stderr  # nothing left to train
+    with h5py.File(out, "r", locking=False) as f, h5py.File(dense, "r", locking=False) as d:
+        done = (f["cell/status"][()] >= 1) & (f["cell/status"][()] <= 4)
+        assert (f["cell/wall_s"][()][done] == d["cell/wall_s"][()][done]).all()  # copied, not trained
     assert "0 damaged" in status(out, "--verify")

@@ -196,11 +196,52 @@ static void test_index_bijection(void **state) {
   }
 }
 
+/* The byte image run --reuse matches cells by: equal exactly when every key is, doubles bit
+ * for bit (one ulp of lr, -0 against +0, one more list value differ; expressions resolved). */
+static void test_params_bytes(void **state) {
+  (void)state;
+  ssw_params_t a, b;
+  unsigned char ia[SSW_PARAMS_BYTES_MAX], ib[SSW_PARAMS_BYTES_MAX];
+  ssw_params_init(&a);
+  ssw_params_resolve(&a);
+  b = a;
+  memset(&b, 0xA5, sizeof b); /* padding bytes differ: the image has none */
+  ssw_params_init(&b);
+  ssw_params_resolve(&b);
+  size_t la = ssw_params_bytes(&a, ia), lb = ssw_params_bytes(&b, ib);
+  assert_true(la > 0 && la <= SSW_PARAMS_BYTES_MAX);
+  assert_int_equal(la, lb);
+  assert_memory_equal(ia, ib, la);
+  b.lr = nextafter(a.lr, INFINITY);
+  lb = ssw_params_bytes(&b, ib);
+  assert_true(la == lb && memcmp(ia, ib, la) != 0);
+  b = a;
+  a.label_noise = 0.0, b.label_noise = -0.0;
+  la = ssw_params_bytes(&a, ia), lb = ssw_params_bytes(&b, ib);
+  assert_true(memcmp(ia, ib, la) != 0);
+  b = a;
+  b.target_values[b.n_values++] = 0.0; /* a list one longer */
+  assert_int_equal(ssw_params_bytes(&b, ib), la + sizeof(double));
+  /* two sweeps spelling the same cell differently: equal images */
+  ssw_sweep_t *s1 = load("name: a\nmodel: {width: 6}\ngrid:\n  n: [8]\n  seeds: 2\n", NULL, 0);
+  ssw_sweep_t *s2 = load("name: b\ngrid:\n  width: [4, 6]\n  n: [8]\n  seeds: 3\n", NULL, 0);
+  assert_int_equal(ssw_sweep_cell_params(s1, 1, &a), SSW_OK); /* width 6, seed 1 */
+  assert_int_equal(ssw_sweep_cell_params(s2, 4, &b), SSW_OK); /* width 6, seed 1 */
+  la = ssw_params_bytes(&a, ia), lb = ssw_params_bytes(&b, ib);
+  assert_int_equal(la, lb);
+  assert_memory_equal(ia, ib, la);
+  assert_int_equal(ssw_sweep_cell_params(s2, 3, &b), SSW_OK); /* width 6, seed 0 */
+  assert_true(memcmp(ia, ib, ssw_params_bytes(&b, ib)) != 0);
+  ssw_sweep_destroy(&s1);
+  ssw_sweep_destroy(&s2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_razborov),          cmocka_unit_test(test_canonical_round_trip),
       cmocka_unit_test(test_expressions_per_cell), cmocka_unit_test(test_set_wins),
       cmocka_unit_test(test_rounding_and_duplicates), cmocka_unit_test(test_index_bijection),
+      cmocka_unit_test(test_params_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
