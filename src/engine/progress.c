@@ -189,7 +189,7 @@ void ssw_progress_line(FILE *f, const ssw_progress_t *pg, const ssw_queued_t *qu
           (long long)pg->total, pg->adaptive ? " needed so far" : "",
           pg->total ? 100.0 * (double)done / (double)pg->total : 100.0, elapsed,
           el > 0 ? (double)st->finished / el : 0.0);
-  if (running) fprintf(f, ", ETA %s%s", eta, basis);
+  if (running) fprintf(f, ", ETA %s%s%s", eta, pg->adaptive ? " of the cells needed so far" : "", basis);
   fputs(" |", f);
   for (int k = SSW_STATUS_CONVERGED; k <= SSW_STATUS_FAILED + 1; k++) { /* done kinds, then pending */
     int s = k <= SSW_STATUS_FAILED ? k : SSW_STATUS_PENDING;
