@@ -231,6 +231,22 @@ def test_second_job_refused_while_first_runs(slow_clean, tmp_path):
     assert stable(out) == stable(slow_clean)
 
 
+def kill_9(p):
+    """kill -9 mpirun (started with start_new_session) and every rank, and wait until all are
+    gone: the output's lock is free once every rank is."""
+    kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    os.killpg(p.pid, signal.SIGKILL)
+    for k in kids:
+        try:
+            os.kill(int(k), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    p.wait()
+    for k in kids:
+        while os.path.exists(f"/proc/{k}"):
+            time.sleep(0.01)
+
+
 def test_kill_9_ten_times_then_resume(slow_clean, tmp_path):
     rng = random.Random(5)
     clean = h5py.File(slow_clean, "r", locking=False)
@@ -240,17 +256,7 @@ def test_kill_9_ten_times_then_resume(slow_clean, tmp_path):
         p = subprocess.Popen(cmd(SLOW, out, 3, *extra), env=ENV, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(rng.uniform(0.8, 2.2))
-        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-        os.killpg(p.pid, signal.SIGKILL)
-        for k in kids:
-            try:
-                os.kill(int(k), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
-        for k in kids:  # the lock is free once every rank is gone
-            while os.path.exists(f"/proc/{k}"):
-                time.sleep(0.01)
+        kill_9(p)
         if not out.exists():
             continue  # killed while creating: nothing under the user's name
         with h5py.File(out, "r", locking=False) as f:

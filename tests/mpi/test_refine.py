@@ -5,7 +5,6 @@ cell of the dense fine-grid sweep; the cells not needed are `skipped`, with no d
 import json
 import os
 import random
-import signal
 import subprocess
 import time
 
@@ -13,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from test_engine import ENV, EXE, VOLATILE, assert_same, cmd, run, stable, status
+from test_engine import ENV, VOLATILE, assert_same, cmd, kill_9, run, stable, status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SWEEP = os.path.join(HERE, "refine_small.yaml")
@@ -86,17 +85,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_file(tmp_path):
         p = subprocess.Popen(cmd(SWEEP, out, 3, *extra), env=ENV, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(rng.uniform(0.8, 2.0))
-        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-        os.killpg(p.pid, signal.SIGKILL)
-        for k in kids:
-            try:
-                os.kill(int(k), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
-        for k in kids:
-            while os.path.exists(f"/proc/{k}"):
-                time.sleep(0.01)
+        kill_9(p)
     assert out.exists()
     with h5py.File(out, "r", locking=False) as f:
         st = f["cell/status"][()]
