@@ -25,6 +25,11 @@ int ssw_sweep_refine_slot(const ssw_sweep_t *sw, const char *axis) {
   return -1;
 }
 
+/* Whether nd is the plain word w (a mapping key may be a collection: its text is NULL). */
+static bool is_word(const ssw_yaml_node_t *nd, const char *w) {
+  return nd->kind == SSW_YAML_SCALAR && strcmp(nd->text, w) == 0;
+}
+
 /* A whole number in [lo, hi] at nd, or an error naming key. */
 static int whole(const ssw_yaml_node_t *nd, const char *key, double lo, double hi, const char *hint, double *v) {
   if (nd->kind != SSW_YAML_SCALAR || !ssw_expr_is_number(nd->text, v) || *v != floor(*v) || *v < lo || *v > hi)
@@ -68,9 +73,9 @@ static int refined_axis(const ssw_loader_t *ld, const ssw_yaml_node_t *nd, int64
                             "given as {geom: [lo, hi], num: k} or {lin: [lo, hi], num: k}", name);
   *coarse = 0;
   for (int i = 0; spec->kind == SSW_YAML_MAP && i < spec->nitems; i += 2) {
-    double k;
-    if (strcmp(spec->items[i]->text, "num") == 0 && ssw_expr_is_number(spec->items[i + 1]->text, &k) && k >= 0 &&
-        k <= SSW_AXIS_MAX_VALUES)
+    double k; /* a malformed range is the axes pass's to report: here only a plain num counts */
+    if (is_word(spec->items[i], "num") && spec->items[i + 1]->kind == SSW_YAML_SCALAR &&
+        ssw_expr_is_number(spec->items[i + 1]->text, &k) && k >= 0 && k <= SSW_AXIS_MAX_VALUES)
       *coarse = (int64_t)k;
   }
   if (spec->kind != SSW_YAML_MAP)
@@ -93,7 +98,7 @@ static double cells_after(const ssw_loader_t *ld, const int64_t coarse[2], const
     else if (nd->kind == SSW_YAML_SEQ) n = nd->nitems;
     else if (nd->kind == SSW_YAML_SCALAR && ssw_expr_is_number(nd->text, &v)) n = v;
     for (int i = 0; nd->kind == SSW_YAML_MAP && a != idx[0] && a != idx[1] && i < nd->nitems; i += 2)
-      if ((!strcmp(nd->items[i]->text, "num") || !strcmp(nd->items[i]->text, "max")) &&
+      if ((is_word(nd->items[i], "num") || is_word(nd->items[i], "max")) && nd->items[i + 1]->kind == SSW_YAML_SCALAR &&
           ssw_expr_is_number(nd->items[i + 1]->text, &v))
         n = v;
     cells *= n > 1 ? n : 1;

@@ -108,6 +108,10 @@ BAD = [
     ("refine: not a mapping", "grid:\n  width: {geom: [4, 64], num: 3}\n  n: {lin: [8, 32], num: 4}\nrefine: [width, n]\n", [], 2, 4, "refine"),
     ("refine: one coarse value", "grid:\n  width: {geom: [4, 64], num: 1}\n  n: {lin: [8, 32], num: 4}\n"
      "refine:\n  axes: [width, n]\n  levels: 1\n", [], 2, 5, "axes"),
+    ("refine: a collection for num", "grid:\n  width: {geom: [4, 64], num: 3}\n  n: {lin: [8, 32], num: [4]}\n"
+     "refine:\n  axes: [width, n]\n  levels: 2\n", [], 2, 3, "n"),
+    ("refine: a collection as a range key", "grid:\n  width: {[num]: 3, geom: [4, 64]}\n  n: {lin: [8, 32], num: 4}\n"
+     "refine:\n  axes: [width, n]\n  levels: 2\n", [], 2, 2, "width"),
     ("seeds: start > max", "grid:\n  seeds: {start: 4, max: 2}\n", [], 2, 2, "seeds"),
     ("seeds: start 0", "grid:\n  seeds: {start: 0, max: 2}\n", [], 2, 2, "seeds"),
     ("seeds: no max", "grid:\n  seeds: {start: 2}\n", [], 2, 2, "seeds"),
