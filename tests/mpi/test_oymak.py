@@ -21,6 +21,7 @@ sys.path.insert(0, SOURCE)
 P_RANGE = (0.6, 1.45)
 # width*·dim / n at each crossing: the counting bound is 1.
 RATIO_RANGE = (0.5, 4.0)
+DIM = 10  # tests/mpi/oymak_quick.yaml's data.dim
 
 
 def test_boundary_is_linear_not_quadratic(tmp_path):
@@ -37,11 +38,10 @@ def test_boundary_is_linear_not_quadratic(tmp_path):
     assert js["diagnosis"]["unstable"] == 0, js["diagnosis"]
     assert js["diagnosis"]["plateau"] > js["diagnosis"]["slow"], js["diagnosis"]
     ds = load(str(out))
-    dim = int(ds.attrs["sweep"]["data"]["dim"]) if "dim" in ds.attrs["sweep"].get("data", {}) else 10
     for act in ("softplus", "relu"):
         _, res = boundary(ds, "width", "n", at={"activation": act}, B=200)
         p = res["exponent"]
-        ratios = [pt["x"] * dim / pt["y"] for pt in res["points"]]
+        ratios = [pt["x"] * DIM / pt["y"] for pt in res["points"]]
         print(act, "p =", p, res["exponent_ci"], "width*·dim/n =", np.round(ratios, 2))
         assert len(res["points"]) >= 3, res["no_crossing"]
         assert P_RANGE[0] <= p <= P_RANGE[1], (act, p, res["exponent_ci"])
