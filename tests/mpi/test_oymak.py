@@ -2,18 +2,13 @@
 trained alone, GD fits n random labels once width·dim reaches about n (the parameter count),
 not n² as the theorem's sufficient condition reads; the stalled cells below the boundary are
 plateaus, none unstable. Runs tests/mpi/oymak_quick.yaml (dim 10, n 20..160) on 2 workers."""
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-BUILD = os.environ.get("SSW_BUILD_DIR", "build")
-SOURCE = os.environ.get("SSW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-EXE = os.path.join(BUILD, "src", "cli", "shallowsweep")
-ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1", OMPI_ALLOW_RUN_AS_ROOT="1",
-           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
+from test_quickstart import SOURCE, run_without_unstable_cells
+
 sys.path.insert(0, SOURCE)
 
 # Margins around what the full sweep measured (docs/experiments/oymak-soltanolkotabi.md):
@@ -28,14 +23,7 @@ def test_boundary_is_linear_not_quadratic(tmp_path):
     from analysis import load
     from analysis.boundary import boundary
     out = tmp_path / "oymak.h5"
-    sweep = os.path.join(SOURCE, "tests", "mpi", "oymak_quick.yaml")
-    r = subprocess.run(["mpirun", "-n", "3", "--oversubscribe", EXE, "run", sweep, "-o", str(out), "--quiet"],
-                       env=ENV, capture_output=True, text=True, timeout=280)
-    assert r.returncode == 0, r.stderr
-    js = json.loads(subprocess.run([EXE, "status", str(out), "--json"], env=ENV, capture_output=True, text=True,
-                                   check=True).stdout)
-    assert js["done"] == js["ncells"]
-    assert js["diagnosis"]["unstable"] == 0, js["diagnosis"]
+    js = run_without_unstable_cells(os.path.join(SOURCE, "tests", "mpi", "oymak_quick.yaml"), out)
     assert js["diagnosis"]["plateau"] > js["diagnosis"]["slow"], js["diagnosis"]
     ds = load(str(out))
     for act in ("softplus", "relu"):

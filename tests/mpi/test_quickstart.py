@@ -14,9 +14,9 @@ ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_pml="ob1", OMPI_ALLOW
            OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 
 
-def test_quickstart_has_no_unstable_cell(tmp_path):
-    out = tmp_path / "quickstart.h5"
-    sweep = os.path.join(SOURCE, "sweeps", "quickstart.yaml")
+def run_without_unstable_cells(sweep, out):
+    """Run sweep into out on 2 workers as the README does; every cell done, none unstable.
+    Returns `status --json`."""
     r = subprocess.run(["mpirun", "-n", "3", "--oversubscribe", EXE, "run", sweep, "-o", str(out), "--quiet"],
                        env=ENV, capture_output=True, text=True, timeout=280)
     assert r.returncode == 0, r.stderr
@@ -24,6 +24,12 @@ def test_quickstart_has_no_unstable_cell(tmp_path):
                                    check=True).stdout)
     assert js["done"] == js["ncells"]
     assert js["diagnosis"]["unstable"] == 0, js["diagnosis"]
+    return js
+
+
+def test_quickstart_has_no_unstable_cell(tmp_path):
+    out = tmp_path / "quickstart.h5"
+    js = run_without_unstable_cells(os.path.join(SOURCE, "sweeps", "quickstart.yaml"), out)
     assert sum(js["diagnosis"].values()) == js["counts"]["max_iters"]
     import h5py
     with h5py.File(out, "r") as f:
