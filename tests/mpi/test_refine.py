@@ -80,16 +80,21 @@ def test_kill_9_then_resume_gives_the_uninterrupted_file(tmp_path):
     run(SWEEP, clean, 3, "--quiet", *SLOWER)
     out = tmp_path / "k.h5"
     rng = random.Random(3)
+    cut_short = 0  # kills that left cells pending: what the resume has to mend
     for attempt in range(4):
         extra = ["--resume", "--quiet", *SLOWER] if attempt else ["--quiet", *SLOWER]
         p = subprocess.Popen(cmd(SWEEP, out, 3, *extra), env=ENV, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(rng.uniform(0.8, 2.0))
         kill_9(p)
-    assert out.exists()
-    with h5py.File(out, "r", locking=False) as f:
-        st = f["cell/status"][()]
-    assert (st == 0).any(), "the kills came too late to test a resume"
+        if not out.exists():
+            continue
+        with h5py.File(out, "r", locking=False) as f:
+            st = f["cell/status"][()]
+        if not (st == 0).any():
+            break  # a fast machine finished the sweep: the kills before this one count
+        cut_short += 1
+    assert cut_short > 0, "every kill came too late to test a resume"
     run(SWEEP, out, 2, "--resume", "--quiet", *SLOWER)
     assert_same(stable(clean), stable(out))
     assert "0 damaged" in status(out, "--verify")
