@@ -284,10 +284,14 @@ static int plan_pending(ssw_store_t *store, const ssw_sweep_t *sweep, const run_
   return SSW_OK;
 }
 
-/* An adaptive sweep's every cell may become needed: each not done gets its cost. */
-static int adaptive_costs(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, const ssw_engine_job_t *job,
-                          double *cost) {
-  if (!job->more) return SSW_OK;
+/* The expected seconds of every cell the queue may hold: the pending ones, and for an adaptive
+ * sweep every cell not done, since any may become needed. */
+static int fill_costs(const ssw_sweep_t *sweep, const ssw_calibration_t *cal, const ssw_engine_job_t *job,
+                      double *cost) {
+  if (!job->more) {
+    for (int64_t i = 0; i < job->npending; i++) ssw_cell_seconds(sweep, cal, job->pending[i], &cost[job->pending[i]], NULL, NULL);
+    return SSW_OK;
+  }
   int8_t *status;
   SSW_ALLOC(status, job->ncells);
   int rc = ssw_store_read_status(job->store, status);
@@ -297,30 +301,27 @@ static int adaptive_costs(const ssw_sweep_t *sweep, const ssw_calibration_t *cal
   return rc;
 }
 
-/* Rank 0: the pending cells' expected seconds (estimate.h), from cells timed now when the run
- * is long enough for its order to matter (or --measure-seconds says so), else the prior. */
+/* Rank 0: the expected seconds of the cells (fill_costs), from cells timed now when the run is
+ * long enough for its order to matter (or --measure-seconds says so), else the prior. */
 static int plan_costs(const ssw_sweep_t *sweep, const run_args_t *a, int workers, ssw_engine_job_t *job,
                       double **cost) {
   ssw_calibration_t cal = {0};
   SSW_ALLOC(*cost, job->ncells);
-  double prior_core_s = 0;
+  job->cost = *cost;
+  double prior_core_s = 0; /* the pending cells at the prior: what decides the timing budget */
   for (int64_t i = 0; i < job->npending; i++) {
     ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
     prior_core_s += (*cost)[job->pending[i]];
   }
-  SSW_TRY(adaptive_costs(sweep, &cal, job, *cost));
   double budget = a->measure_s >= 0 ? a->measure_s : ssw_run_measure_budget(prior_core_s, workers);
-  job->cost = *cost;
-  if (!(budget > 0) || job->npending == 0) return SSW_OK;
-  SSW_TRY(ssw_calibrate(sweep, budget, &cal));
-  for (int64_t i = 0; i < job->npending; i++)
-    ssw_cell_seconds(sweep, &cal, job->pending[i], &(*cost)[job->pending[i]], NULL, NULL);
-  SSW_TRY(adaptive_costs(sweep, &cal, job, *cost));
-  job->cost_measured = cal.n > 0;
-  if (!a->quiet)
-    fprintf(stderr, "shallowsweep run: timed %d cell%s in %.1f s; the hand-out order, batches and deadline use "
-            "their seconds\n", cal.n, cal.n == 1 ? "" : "s", cal.spent_s);
-  return SSW_OK;
+  if (budget > 0 && job->npending > 0) {
+    SSW_TRY(ssw_calibrate(sweep, budget, &cal));
+    job->cost_measured = cal.n > 0;
+    if (!a->quiet)
+      fprintf(stderr, "shallowsweep run: timed %d cell%s in %.1f s; the hand-out order, batches and deadline use "
+              "their seconds\n", cal.n, cal.n == 1 ? "" : "s", cal.spent_s);
+  }
+  return cal.n > 0 || job->more ? fill_costs(sweep, &cal, job, *cost) : SSW_OK;
 }
 
 /* ---- the run ---- */
