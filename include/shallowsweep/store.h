@@ -116,7 +116,7 @@ double ssw_store_file_bytes(const ssw_store_spec_t *spec);
 SSW_NODISCARD int ssw_store_verify(ssw_store_t *store, const int8_t *status, uint8_t *damaged, int64_t *ndamaged);
 
 /* One trained cell in a new serial HDF5 file at path (cell --dump): /X, /y (and /X_test,
- * /y_test), the initial /W0 (m, d), /b0 (m), /a0 (m), /steps and /series/<name> (K), the
+ * /y_test), the initial /W0 (m, d), /b0 (m), /a0 (m), the final /W, /b, /a, /steps and /series/<name> (K), the
  * scalars as attributes of /result, the parameters as attributes of /params, and root
  * attributes sweep_canonical and cell_index. Not collective (no MPI-IO). */
 SSW_NODISCARD int ssw_store_dump_cell(const char *path, const char *sweep_canonical, int64_t index,

@@ -31,7 +31,7 @@ const ssw_command_t ssw_command_cell = {
         "                   edge_ratio_init, edge_ratio_final, diagnosis, message) and every\n"
         "                   series at the recorded steps (non-finite values as null)\n"
         "  --dump OUT.h5    also write X, y (and X_test, y_test), the initial W0 (m, d), b0 (m),\n"
-        "                   a0 (m), the recorded steps and /series/<name>, scalars as\n"
+        "                   a0 (m), the final W (m, d), b (m), a (m), the recorded steps and /series/<name>, scalars as\n"
         "                   attributes of /result and parameters as attributes of /params;\n"
         "                   an existing OUT.h5 is refused unless --force (which replaces a\n"
         "                   regular file, never a directory or a symlink)\n"

@@ -1,5 +1,5 @@
 /* One cell in a file of its own (shallowsweep cell --dump): the data and initial weights it
- * was trained from, its recorded series and scalars, and its parameters, so that the cell can
+ * was trained from, the weights it ended with, its recorded series and scalars, and its parameters, so that the cell can
  * be re-checked in Python. Plain serial HDF5 (no MPI-IO); string attributes variable-length
  * as in the sweep file (h5util.c).
  */
@@ -34,6 +34,10 @@ static int dump_data(hid_t f, const ssw_trainer_t *t) {
   SSW_TRY(write_array(f, "W0", H5T_NATIVE_DOUBLE, 2, (int64_t[]){m, d}, t->theta0 + ssw_theta_W(M)));
   SSW_TRY(write_array(f, "b0", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta0 + ssw_theta_b(M)));
   SSW_TRY(write_array(f, "a0", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta0 + ssw_theta_a(M)));
+  /* The weights training ended with: where the neurons went (positions, condensation). */
+  SSW_TRY(write_array(f, "W", H5T_NATIVE_DOUBLE, 2, (int64_t[]){m, d}, t->theta + ssw_theta_W(M)));
+  SSW_TRY(write_array(f, "b", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta + ssw_theta_b(M)));
+  SSW_TRY(write_array(f, "a", H5T_NATIVE_DOUBLE, 1, (int64_t[]){m}, t->theta + ssw_theta_a(M)));
   return SSW_OK;
 }
 

@@ -649,6 +649,14 @@ class Cell(unittest.TestCase):
             loss0 = 0.5 * np.mean((pred - y) ** 2)
             rel = abs(loss0 - j["init_loss"]) / j["init_loss"]
             self.assertLess(rel, 1e-12, f"L0 from the dump {loss0!r} vs the cell's {j['init_loss']!r}")
+            # The weights training ended with: the final loss and inner_dist from them.
+            W, b, a = (f[k][()] for k in ("W", "b", "a"))
+            self.assertEqual(W.shape, (8, 3))
+            pred = s * np.maximum(X @ W.T + b, 0.0) @ a
+            lossT = 0.5 * np.mean((pred - y) ** 2)
+            self.assertLess(abs(lossT - j["final_loss"]) / j["final_loss"], 1e-12, (lossT, j["final_loss"]))
+            dist = np.linalg.norm(W - W0) / np.linalg.norm(W0)
+            self.assertAlmostEqual(dist, j["final_inner_dist"], delta=1e-12 * dist)
 
 
 if __name__ == "__main__":
