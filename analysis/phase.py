@@ -63,6 +63,14 @@ METRICS = {m.name: m for m in [
     Metric("edge_ratio_init", "median edge ratio at init", "η λ_max / 2: above 1 unstable"),
 ]}
 
+
+
+def metric_info(name: str) -> Metric:
+    """How a metric is labelled: the table above, or any other per-cell scalar or series of the
+    file (test_loss, pattern_change, outer_dist, ...), drawn as its median over seeds."""
+    return METRICS.get(name) or Metric(name, f"median {name} at the end", "per cell; last recorded value")
+
+
 # The verdict metric's categories, in code order; a cell shows its seeds' most common one,
 # ties going to the later (more suspicious) category.
 VERDICTS = ["converged", "slow", "plateau", "unstable", "diverged", "failed"]
@@ -143,8 +151,11 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
     spacing     the fill rule's deciding square at filled cells (2 .. 2^L fine cells), else 0
     skipped     every seed of the cell was skipped (refined sweeps)
     """
-    if metric not in METRICS:
-        raise AnalysisError(f"unknown metric '{metric}' (choose from: {', '.join(METRICS)})")
+    from .line import metric_names, per_seed  # line reads its scalars through _per_seed above
+
+    if metric not in METRICS and metric not in metric_names(ds):
+        raise AnalysisError(f"unknown metric '{metric}' (choose from: {', '.join(METRICS)}, or any of "
+                            f"this file's: {', '.join(metric_names(ds))})")
     if x == y:
         raise AnalysisError(f"--x and --y are both '{x}': choose two different axes")
     full = ds
@@ -181,7 +192,7 @@ def phase_data(ds, x: str, y: str, metric: str = "converged", at=None, facet=Non
         per = _verdict_per_seed(ds)
         value = per.reduce(_mode, dim=seed_dims[0]) if seed_dims else per
     else:
-        per = _per_seed(ds, metric)
+        per = _per_seed(ds, metric) if metric in METRICS else per_seed(ds, metric)
         value = per.median(seed_dims, skipna=True) if seed_dims else per
     order = ([facet] if facet else []) + [y, x]
     out = ds.coords.to_dataset()[[]].assign(
@@ -352,7 +363,7 @@ def plot_phase(pd, theory=(), dpi: int = DPI, equal_aspect: bool = False):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    metric = METRICS[pd.attrs["metric"]]
+    metric = metric_info(pd.attrs["metric"])
     if equal_aspect:
         check_equal_aspect(pd)
     facet = pd.attrs["facet"] or None
@@ -477,7 +488,9 @@ def main(argv=None) -> int:
     p.add_argument("file")
     p.add_argument("--x", required=True, help="axis on the horizontal (e.g. width)")
     p.add_argument("--y", required=True, help="axis on the vertical (e.g. n)")
-    p.add_argument("--metric", default="converged", help=f"one of {', '.join(METRICS)} (default converged)")
+    p.add_argument("--metric", default="converged",
+                   help=f"one of {', '.join(METRICS)} (default converged), or any other per-cell scalar "
+                        "or series of the file (its last value), e.g. test_loss, pattern_change")
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
                    help="fix another axis at one value (repeatable, or comma-separated)")
     p.add_argument("--facet", help="one panel per value of this axis")
@@ -489,8 +502,6 @@ def main(argv=None) -> int:
     p.add_argument("--dpi", type=int, default=DPI)
     p.add_argument("-o", "--output", required=True, help="PNG to write")
     a = p.parse_args(argv)
-    if a.metric not in METRICS:
-        raise AnalysisError(f"unknown metric '{a.metric}' (choose from: {', '.join(METRICS)})")
     for t in a.theory:
         theory_mod.get(t.partition(":")[0])
     fig, _ = phase(a.file, a.x, a.y, metric=a.metric, at=parse_at(a.at), facet=a.facet,

@@ -144,6 +144,19 @@ def test_inner_dist_at_the_end_is_last_recorded_value(files):
     np.testing.assert_allclose(pd["value"].values, np.median(last, axis=-1).T, rtol=1e-15)
 
 
+def test_any_series_is_a_metric(files):
+    """pattern_change is not in phase's table: its map is the median over seeds of each cell's
+    last recorded value, as read with h5py."""
+    ds = load(files["full"])
+    pd = phase_data(ds, "width", "n", metric="pattern_change", at={"lr": "0.5"})
+    with h5py.File(files["full"], "r") as f:
+        d = f["traj/pattern_change"][()][:, :, 0, :, :]               # (width, n, seed, K)
+    last = np.array([[[r[np.isfinite(r)][-1] for r in s] for s in w] for w in d])
+    np.testing.assert_allclose(pd["value"].values, np.median(last, axis=-1).T, rtol=1e-15)
+    fig, _ = phase(ds, "width", "n", metric="pattern_change", at={"lr": "0.5"})
+    assert any("median pattern_change" in ax.get_ylabel() for ax in fig.axes)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(x="width", y="n"), "axis 'lr' has 2 values .0.5, 8.: fix it with --at lr=VALUE or --facet lr"),
     (dict(x="width", y="nn", at={"lr": "0.5"}), "unknown axis 'nn' for --y"),
