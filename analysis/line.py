@@ -30,7 +30,7 @@ import numpy as np
 from . import _style
 from ._cli import Parser, parse_at, run
 from .load import CONVERGED, PENDING, SEED_AXIS, STEP_DIM, AnalysisError, done_mask, load
-from .select import axes_of, axis_label, check_axis, require_resolved, slice_at, slice_title
+from .select import axes_of, axis_label, check_axis, tick_label, require_resolved, slice_at, slice_title
 
 FIGSIZE_IN = (7.0, 4.8)
 DPI = 100
@@ -199,8 +199,9 @@ def plot_line(ld, logx=None, logy: bool = False, slopes=(), dpi: int = DPI):
         ax.set_xticks(xs, ticks)
     elif logx:
         from matplotlib.ticker import FixedLocator, NullLocator
-        ax.xaxis.set_major_locator(FixedLocator(xs))
-        ax.set_xticklabels([axis_label(ld, x, v) for v in ld[x].values])
+        stride = max(1, -(-len(xs) // 7))  # at most 7 ticks: refined axes have many values
+        ax.xaxis.set_major_locator(FixedLocator(xs[::stride]))
+        ax.set_xticklabels([tick_label(ld, x, v) for v in ld[x].values[::stride]])
         ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(x + (" (log scale)" if logx else ""))
     ax.set_ylabel(_y_label(y) + (" (log scale)" if logy else ""))

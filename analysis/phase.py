@@ -29,7 +29,7 @@ from .phase_theory import draw_theory, positions, theory_condition
 from ._cli import Parser, parse_at, run
 from .load import MAX_ITERS, PENDING, SEED_AXIS, AnalysisError, done_mask, load, status_code
 from .refine import fraction_map, refine_of
-from .select import axis_label, check_axis, index_of, require_resolved, slice_at, slice_title
+from .select import axis_label, check_axis, tick_label, index_of, require_resolved, slice_at, slice_title
 
 PENDING_GREY = "#c8c8c8"   # light grey: no seed of the cell has finished
 FILLED_ALPHA = 0.5         # a filled cell's colour, lighter than a computed cell's
@@ -259,7 +259,7 @@ def _set_axis(ax, which: str, coord, name: str) -> None:
     if scale == "log":
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     (ax.set_xlim if which == "x" else ax.set_ylim)(edges[0], edges[-1])
-    labels = [axis_label(coord, name, v) for v in coord.values]
+    labels = [tick_label(coord, name, v) for v in coord.values]
     stride = max(1, math.ceil(len(labels) / (8 if which == "y" else 6)))
     idx = list(range(0, len(labels), stride))
     axis.set_major_locator(FixedLocator([centres[i] for i in idx]))

@@ -31,6 +31,14 @@ def axis_label(ds, axis: str, v) -> str:  # ds: a Dataset, or a DataArray with a
     return found if found is not None else fmt_value(v)
 
 
+def tick_label(ds, axis: str, v) -> str:
+    """An axis value as a tick shows it: numbers to 3 significant digits (0.316, 5.62, 64), so
+    that a geometric axis's ticks stay short; other values as axis_label gives them."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return f"{float(v):.3g}"
+    return axis_label(ds, axis, v)
+
+
 def index_of(ds, axis: str, text: str) -> int:
     """Index of the value `text` on `axis`, numerically (within VALUE_RTOL) or by label."""
     values = ds[axis].values

@@ -1,0 +1,183 @@
+"""Figures and tables of docs/experiments/razborov-rates.md, drawn from the sweep's file.
+
+    /usr/bin/python3 docs/experiments/razborov-rates.py FILE.h5 OUTDIR
+
+(scripts/experiment.sh razborov-rates runs the sweep first when FILE.h5 is missing.)
+Writes OUTDIR/phase.png (converged fraction over width × n, one panel per rate ratio, with the
+counting lines), OUTDIR/verdict.png (why the cells that did not converge stopped),
+OUTDIR/inner_dist.png and OUTDIR/pattern_change.png (how far the converged cells moved),
+OUTDIR/boundary.png (width* against n per ratio, with the fits; width* against the ratio per n)
+and OUTDIR/results.md / .json (the doc's tables).
+
+What is measured: for each rate ratio, analysis.boundary's width* = C·n^p (width against n);
+at the boundary (the cells of each n whose width is the first grid width at or above width*),
+the median final inner_dist and pattern_change of the converged seeds: a relative inner
+movement and a pattern change far from 0 there mean convergence outside the NTK regime."""
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from analysis import load  # noqa: E402
+from analysis import phase  # noqa: E402
+from analysis.boundary import boundary  # noqa: E402
+from analysis.line import per_seed  # noqa: E402
+
+CONVERGED, MAX_ITERS = 1, 2
+
+
+def fits(ds):
+    """One analysis.boundary result (width against n) per rate ratio, keyed by the ratio."""
+    return {float(r): boundary(ds, "width", "n", at={"rate_ratio": float(r)})[1] for r in ds["rate_ratio"].values}
+
+
+def movement(ds, res):
+    """Per ratio and n: the converged seeds' median final inner_dist and pattern_change at the
+    boundary's width (the first grid width at or above width*) and at the widest width."""
+    inner, pattern = per_seed(ds, "inner_dist"), per_seed(ds, "pattern_change")
+    conv = ds["status"] == CONVERGED
+    widths = ds["width"].values
+    rows = []
+    for r, fit in res.items():
+        for pt in fit["points"]:
+            n, wstar = pt["y"], pt["x"]
+            at_or_above = widths[widths >= wstar - 1e-9]
+            for label, w in (("boundary", at_or_above.min() if at_or_above.size else None), ("widest", widths.max())):
+                if w is None:
+                    continue
+                sel = dict(rate_ratio=r, n=n, width=w)
+                ok = conv.sel(sel).values
+                iv, pv = inner.sel(sel).values[ok], pattern.sel(sel).values[ok]
+                rows.append(dict(rate_ratio=r, n=float(n), where=label, width=float(w), converged_seeds=int(ok.sum()),
+                                 inner_dist=float(np.median(iv)) if iv.size else None,
+                                 pattern_change=float(np.median(pv)) if pv.size else None))
+    return rows
+
+
+def counts(ds):
+    """Status and diagnosis counts of the computed cells, per ratio."""
+    names = ds.attrs["status_names"]
+    dnames = ds["diagnosis"].attrs["names"]
+    out = {}
+    for r in ds["rate_ratio"].values:
+        sl = ds.sel(rate_ratio=r)
+        st, dg = sl["status"].values.ravel(), sl["diagnosis"].values.ravel()
+        row = {names[k]: int((st == k).sum()) for k in sorted(names)}
+        row.update({f"max_iters:{dnames[k]}": int(((st == MAX_ITERS) & (dg == k)).sum()) for k in sorted(dnames) if k})
+        row["edge_ratio_final_max"] = float(np.nanmax(sl["edge_ratio_final"].values))
+        out[float(r)] = row
+    return out
+
+
+def _ci(v, digits=3):
+    if v is None:
+        return "—"
+    f = lambda x: "open" if x is None else f"{x:.{digits}g}"  # noqa: E731
+    return f"[{f(v[0])}, {f(v[1])}]"
+
+
+def tables(res, moves, cnt) -> str:
+    lines = ["| rate ratio | width* at n = 16 / 64 / 256 (95% CI) | p (width* = C n^p) | 95% CI | C | "
+             "no crossing (n) | converged | max_iters: slow / plateau / unstable | diverged |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r, fit in res.items():
+        ws = []
+        for n in (16, 64, 256):
+            pt = [p for p in fit["points"] if abs(p["y"] - n) < 1e-9]
+            ws.append(f"{pt[0]['x']:.3g} {_ci(pt[0]['ci'], 2)}" if pt else "—")
+        p = "—" if fit["exponent"] is None else f"{fit['exponent']:.3g}"
+        c = "—" if fit["constant"] is None else f"{fit['constant']:.3g}"
+        nc = ", ".join(f"{m['y']:g} ({m['reason']})" for m in fit["no_crossing"]) or "none"
+        k = cnt[r]
+        lines.append(f"| {r:g} | {' / '.join(ws)} | {p} | {_ci(fit['exponent_ci'])} | {c} | {nc} | {k['converged']} | "
+                     f"{k['max_iters:slow']} / {k['max_iters:plateau']} / {k['max_iters:unstable']} | {k['diverged']} |")
+    lines += ["", "Movement of the converged seeds (medians) at the boundary width and at the widest width:", "",
+              "| rate ratio | n | where | width | seeds | inner_dist | pattern_change |", "|---|---|---|---|---|---|---|"]
+    g = lambda v: "—" if v is None else f"{v:.3g}"  # noqa: E731
+    for m in moves:
+        lines.append(f"| {m['rate_ratio']:g} | {m['n']:g} | {m['where']} | {m['width']:g} | {m['converged_seeds']} | "
+                     f"{g(m['inner_dist'])} | {g(m['pattern_change'])} |")
+    return "\n".join(lines)
+
+
+def plot_boundary(res, out):
+    """Left: width* against n per ratio with the fits. Right: width* against the ratio per n."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    ratios = list(res)
+    cmap = plt.get_cmap("viridis")
+    for i, r in enumerate(ratios):
+        pts = res[r]["points"]
+        if not pts:
+            continue
+        col = cmap(i / max(1, len(ratios) - 1))
+        n = np.array([p["y"] for p in pts])
+        x = np.array([p["x"] for p in pts])
+        lo = np.array([np.nan if p["ci"][0] is None else p["ci"][0] for p in pts])
+        hi = np.array([np.nan if p["ci"][1] is None else p["ci"][1] for p in pts])
+        err = np.vstack([np.nan_to_num(x - lo), np.nan_to_num(hi - x)])
+        lab = f"ratio {r:g}"
+        if res[r]["exponent"] is not None:
+            lab += f": p = {res[r]['exponent']:.2f}"
+            nn = np.geomspace(n.min(), n.max(), 20)
+            a1.plot(nn, res[r]["constant"] * nn ** res[r]["exponent"], color=col, lw=1)
+        a1.errorbar(n * (1 + 0.03 * (i - len(ratios) / 2)), x, yerr=err, fmt="o", color=col, ms=4, capsize=2,
+                    label=lab)
+    nn = np.geomspace(16, 256, 10)
+    a1.plot(nn, nn, "k--", lw=1, label="width = n (outer layer alone)")
+    a1.plot(nn, nn / 16, "k:", lw=1, label="width·dim = n (inner weights)")
+    a1.set(xscale="log", yscale="log", xlabel="n", ylabel="width* (50% converged)",
+           title="50% boundary per rate ratio (points shifted for legibility)")
+    a1.legend(fontsize=7)
+    ns = sorted({p["y"] for r in ratios for p in res[r]["points"]})
+    for j, n in enumerate(ns):
+        rr, x, lo, hi = [], [], [], []
+        for r in ratios:
+            pt = [p for p in res[r]["points"] if p["y"] == n]
+            if pt:
+                rr.append(r)
+                x.append(pt[0]["x"])
+                lo.append(np.nan if pt[0]["ci"][0] is None else pt[0]["ci"][0])
+                hi.append(np.nan if pt[0]["ci"][1] is None else pt[0]["ci"][1])
+        x, lo, hi = map(np.array, (x, lo, hi))
+        a2.errorbar(rr, x, yerr=np.vstack([np.nan_to_num(x - lo), np.nan_to_num(hi - x)]), fmt="o-", ms=4,
+                    capsize=2, label=f"n = {n:g}")
+    a2.set(xscale="log", yscale="log", xlabel="rate ratio (inner step / outer step)", ylabel="width*",
+           title="width needed against the rate ratio (lower = larger converging region)")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main(argv) -> int:
+    if len(argv) != 2:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    path, outdir = argv
+    os.makedirs(outdir, exist_ok=True)
+    ds = load(path)
+    for metric, extra in (("converged", ["--theory", "counting", "--theory", "counting_outer"]),
+                          ("verdict", []), ("inner_dist", []), ("pattern_change", [])):
+        args = [path, "--x", "width", "--y", "n", "--facet", "rate_ratio", "--metric", metric,
+                "-o", os.path.join(outdir, f"{'phase' if metric == 'converged' else metric}.png")] + extra
+        if phase.main(args) != 0:
+            return 1
+    res = fits(ds)
+    plot_boundary(res, os.path.join(outdir, "boundary.png"))
+    moves, cnt = movement(ds, res), counts(ds)
+    text = tables(res, moves, cnt)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump({"fits": {str(k): v for k, v in res.items()}, "movement": moves,
+                   "counts": {str(k): v for k, v in cnt.items()}}, f, indent=1, default=float)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
