@@ -61,13 +61,13 @@ def slopes(ds, x: str, y: str, over: list[str], B: int = BOOTSTRAP, seed: int = 
     the --over axes (every other axis must have one value)."""
     per = _per_seed(ds, y)
     dims = list(over) + [x, SEED_AXIS]
+    for d in dims:
+        if d not in per.dims:
+            raise AnalysisError(f"no axis '{d}' in the file (axes: {', '.join(map(str, per.dims))})")
     extra = [d for d in per.dims if d not in dims]
     for d in extra:
         if per.sizes[d] != 1:
             raise AnalysisError(f"axis '{d}' has {per.sizes[d]} values: add it to --over")
-    for d in dims:
-        if d not in per.dims:
-            raise AnalysisError(f"no axis '{d}' in the file (axes: {', '.join(map(str, per.dims))})")
     Y = per.squeeze(extra).transpose(*dims).values.astype(float)   # (o1, o2.., k, s)
     xs = ds[x].values.astype(float)
     p = log_slope(xs, Y)                                            # (o1, o2..)
