@@ -102,7 +102,7 @@ def plot_slopes(res: dict, lines=(), dpi: int = DPI):
     Yv = np.array([q[ya] for q in pts])
     S = np.array([q["slope"] for q in pts])
     lim = max(float(np.nanmax(np.abs(S))), CRITICAL)
-    fig, ax = plt.subplots(figsize=(6.0, 4.8), dpi=dpi)
+    fig, ax = plt.subplots(figsize=(6.0, 5.4), dpi=dpi)
     sc = ax.scatter(X, Yv, c=S, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), s=260, marker="s")
     crit = np.array([q["class"] == "critical" for q in pts])
     ax.scatter(X[crit], Yv[crit], facecolors="none", edgecolors="k", s=110, label=f"critical: CI within ±{CRITICAL}")
@@ -111,7 +111,7 @@ def plot_slopes(res: dict, lines=(), dpi: int = DPI):
     fig.colorbar(sc, ax=ax, label=f"slope of log {res['y']} vs log {res['x']}")
     ax.set_xlabel(xa)
     ax.set_ylabel(ya)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     fig.tight_layout()
     return fig
 
