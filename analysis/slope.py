@@ -21,7 +21,7 @@ import numpy as np
 from ._cli import Parser, run
 from .boundary_fit import percentile_interval
 from .load import SEED_AXIS, AnalysisError, load
-from .phase import _per_seed
+from .line import per_seed
 
 BOOTSTRAP = 1000
 RNG_SEED = 0
@@ -59,7 +59,7 @@ def classify(lo: float, hi: float) -> str:
 def slopes(ds, x: str, y: str, over: list[str], B: int = BOOTSTRAP, seed: int = RNG_SEED) -> dict:
     """{'x','y','over','points': [{over values..., slope, ci, class, n_x}]} for every point of
     the --over axes (every other axis must have one value)."""
-    per = _per_seed(ds, y)
+    per = per_seed(ds, y)
     dims = list(over) + [x, SEED_AXIS]
     for d in dims:
         if d not in per.dims:

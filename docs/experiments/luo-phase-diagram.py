@@ -24,7 +24,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, ROOT)
 from analysis import load  # noqa: E402
-from analysis.phase import _per_seed  # noqa: E402
+from analysis.line import per_seed  # noqa: E402
 from analysis.slope import plot_slopes, slopes  # noqa: E402
 
 EXE = os.environ.get("SSW_EXE", os.path.join(ROOT, os.environ.get("SSW_BUILD_DIR", "build"), "src", "cli", "shallowsweep"))
@@ -85,7 +85,7 @@ def dump_cell(g: float, workdir: str) -> dict:
 def plot_inner_dist(ds, path):
     """Median final inner_dist against width at gamma' = 0, one line per gamma (log-log)."""
     import matplotlib.pyplot as plt
-    per = _per_seed(ds, "inner_dist").sel(gammap=0.0)        # (gamma, width, seed) in file order
+    per = per_seed(ds, "inner_dist").sel(gammap=0.0)        # (gamma, width, seed) in file order
     med = per.median("seed")
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
     cmap = plt.get_cmap("viridis")

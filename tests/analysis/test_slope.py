@@ -63,3 +63,9 @@ def test_unknown_axis_says_what_to_do(tmp_path):
     from analysis.load import AnalysisError
     with pytest.raises(AnalysisError, match="no axis 'n'"):
         slopes(load(_file(tmp_path)), "width", "inner_dist", ["n"], B=10)
+
+
+def test_unknown_metric_lists_the_files_metrics(tmp_path):
+    from analysis.load import AnalysisError
+    with pytest.raises(AnalysisError, match="unknown metric 'innerdist'.*inner_dist"):
+        slopes(load(_file(tmp_path)), "width", "innerdist", ["gamma"], B=10)
