@@ -13,6 +13,7 @@ COMMANDS = (
     ("line", "a metric against one axis, one line per value of another; seed median and band (PNG, --json)"),
     ("traj", "trajectories against step: one line per value of an axis, or single cells with --cell (PNG)"),
     ("boundary", "the 50% boundary x* per value of another axis, bootstrap intervals, power-law fit (PNG, --json)"),
+    ("slope", "per point of other axes, the slope of log(median y) against log x, seed bootstrap; map over two axes (PNG, --json)"),
     ("summary", "status counts overall and per axis value; --csv OUT writes one row per cell"),
     ("theory", "the width conditions from the literature that phase --theory draws"),
 )

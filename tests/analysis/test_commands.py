@@ -16,7 +16,7 @@ PACKAGE = SOURCE_DIR / "analysis"
 # meson as a script, by path, and answers --help there.
 NOT_MODULES = {"__init__", "__main__"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in NOT_MODULES)
-COMMANDS = ["phase", "line", "traj", "boundary", "summary", "theory"]
+COMMANDS = ["phase", "line", "traj", "boundary", "slope", "summary", "theory"]
 
 
 def run(args, cwd):
