@@ -6,6 +6,9 @@
 # and table of docs/experiments/NAME.md from the file with docs/experiments/NAME.py into
 # docs/experiments/NAME/. Extra arguments go to 'shallowsweep run' (a bigger --set on a cluster;
 # give another SSW_RESULTS then, so the committed figures' file is not replaced).
+# Companion sweeps sweeps/NAME.KIND.yaml (e.g. razborov-rates.budget.yaml, a check of the main
+# sweep's budget) run the same way into results/NAME.KIND.h5, before the figures are drawn;
+# the figure script finds them next to the main file.
 # SSW_RESULTS (default results/) and SSW_BUILD_DIR (default build/) move the file and the binary.
 set -euo pipefail
 [[ $# -ge 1 ]] || { echo "usage: scripts/experiment.sh NAME [run options]" >&2; exit 2; }
@@ -17,10 +20,18 @@ exe=${SSW_BUILD_DIR:-build}/src/cli/shallowsweep
 out=${SSW_RESULTS:-results}/$name.h5
 if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 mkdir -p "$(dirname "$out")"
-resume=()
-[[ -e $out ]] && resume=(--resume)   # a complete file resumes instantly
-start=$(date +%s)
-mpirun --oversubscribe -n $(($(nproc) + 1)) "$exe" run "$sweep" -o "$out" "${resume[@]}" "$@"
-echo "experiment.sh: $name: sweep $(($(date +%s) - start)) s"
-"$exe" status "$out"
+run_sweep() {   # run_sweep SWEEP OUT [run options]
+  local sweep=$1 out=$2 resume=() start
+  shift 2
+  [[ -e $out ]] && resume=(--resume)   # a complete file resumes instantly
+  start=$(date +%s)
+  mpirun --oversubscribe -n $(($(nproc) + 1)) "$exe" run "$sweep" -o "$out" "${resume[@]}" "$@"
+  echo "experiment.sh: $(basename "$sweep" .yaml): sweep $(($(date +%s) - start)) s"
+  "$exe" status "$out"
+}
+run_sweep "$sweep" "$out" "$@"
+for companion in sweeps/"$name".*.yaml; do
+  [[ -e $companion ]] || continue
+  run_sweep "$companion" "$(dirname "$out")/$(basename "$companion" .yaml).h5"
+done
 /usr/bin/python3 "$draw" "$out" "docs/experiments/$name"

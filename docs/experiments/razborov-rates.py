@@ -7,7 +7,10 @@ Writes OUTDIR/phase.png (converged fraction over width × n, one panel per rate 
 counting lines), OUTDIR/verdict.png (why the cells that did not converge stopped),
 OUTDIR/inner_dist.png and OUTDIR/pattern_change.png (how far the converged cells moved),
 OUTDIR/boundary.png (width* against n per ratio, with the fits; width* against the ratio per n)
-and OUTDIR/results.md / .json (the doc's tables).
+and OUTDIR/results.md / .json (the doc's tables). When the companion file of
+sweeps/razborov-rates.budget.yaml lies next to FILE.h5 (FILE.budget.h5), results.md also gets the
+budget check: at its n, converged seeds per width and width* with the main sweep's steps and
+with four times as many.
 
 What is measured: for each rate ratio, analysis.boundary's width* = C·n^p (width against n);
 at the boundary (the cells of each n whose width is the first grid width at or above width*),
@@ -24,8 +27,9 @@ from analysis import load  # noqa: E402
 from analysis import phase  # noqa: E402
 from analysis.boundary import boundary  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
+from analysis.load import CONVERGED, MAX_ITERS, PENDING, SKIPPED  # noqa: E402
 
-CONVERGED, MAX_ITERS = 1, 2
+SLOW, PLATEAU = 2, 3             # cell diagnosis codes
 
 
 def fits(ds):
@@ -56,6 +60,64 @@ def movement(ds, res):
     return rows
 
 
+def beside(ds, res):
+    """Per ratio: the seeds that ran out of steps in the cells just below the boundary (for each
+    n, the last grid width below width*), split by diagnosis: slow (still descending: the budget)
+    or plateau (stopped: capacity or a saddle). {ratio: {"slow": k, "plateau": k, "other": k}}."""
+    status, diag = ds["status"], ds["diagnosis"]
+    widths = ds["width"].values
+    out = {}
+    for r, fit in res.items():
+        row = {"slow": 0, "plateau": 0, "other": 0}
+        for pt in fit["points"]:
+            below = widths[widths < pt["x"] - 1e-9]
+            if not below.size:
+                continue
+            sel = dict(rate_ratio=r, n=pt["y"], width=below.max())
+            stalled = status.sel(sel).values == MAX_ITERS
+            d = diag.sel(sel).values[stalled]
+            row["slow"] += int((d == SLOW).sum())
+            row["plateau"] += int((d == PLATEAU).sum())
+            row["other"] += int(((d != SLOW) & (d != PLATEAU)).sum())
+        out[r] = row
+    return out
+
+
+def budget_check(ds, check):
+    """The companion sweep (same cells, more steps) against the main one, at the companion's n:
+    per ratio, converged / finished seeds per width in each file and each file's width*."""
+    n = float(check["n"].values[0])
+    steps = {"main": int(np.nanmax(ds["iters"].values)), "check": int(np.nanmax(check["iters"].values))}
+    rows = []
+    for r in check["rate_ratio"].values:
+        row = {"rate_ratio": float(r), "n": n, "widths": {}}
+        for label, f in (("main", ds), ("check", check)):
+            st = f["status"].sel(rate_ratio=r, n=n)
+            for w in check["width"].values:
+                v = st.sel(width=w).values.ravel()
+                done = v[(v != PENDING) & (v != SKIPPED)]
+                row["widths"].setdefault(f"{w:g}", {})[label] = [int((done == CONVERGED).sum()), int(done.size)]
+            pts = [q for q in boundary(f, "width", "n", at={"rate_ratio": float(r)})[1]["points"] if q["y"] == n]
+            row[f"width*_{label}"] = {"x": pts[0]["x"], "ci": pts[0]["ci"]} if pts else None
+        rows.append(row)
+    return {"n": n, "steps": steps, "rows": rows}
+
+
+def budget_table(chk) -> str:
+    widths = list(chk["rows"][0]["widths"])
+    st = chk["steps"]
+    head = (f"Budget check at n = {chk['n']:g}: converged / finished seeds per width with "
+            f"{st['main']} steps (the main sweep) → with {st['check']} (sweeps/razborov-rates.budget.yaml)")
+    lines = [head, "", "| rate ratio | " + " | ".join(f"width {w}" for w in widths) + " | width* main | width* check |",
+             "|---|" + "---|" * (len(widths) + 2)]
+    ws = lambda b: "none" if b is None else f"{b['x']:.3g} {_ci(b['ci'], 2)}"  # noqa: E731
+    for r in chk["rows"]:
+        cells = [f"{'/'.join(map(str, r['widths'][w]['main']))} → {'/'.join(map(str, r['widths'][w]['check']))}"
+                 for w in widths]
+        lines.append(f"| {r['rate_ratio']:g} | " + " | ".join(cells) + f" | {ws(r['width*_main'])} | {ws(r['width*_check'])} |")
+    return "\n".join(lines)
+
+
 def counts(ds):
     """Status and diagnosis counts of the computed cells, per ratio."""
     names = ds.attrs["status_names"]
@@ -78,10 +140,11 @@ def _ci(v, digits=3):
     return f"[{f(v[0])}, {f(v[1])}]"
 
 
-def tables(res, moves, cnt) -> str:
+def tables(res, moves, cnt, near) -> str:
     lines = ["| rate ratio | width* at n = 16 / 64 / 256 (95% CI) | p (width* = C n^p) | 95% CI | C | "
-             "no crossing (n) | converged | max_iters: slow / plateau / unstable | diverged |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "no crossing (n) | converged | max_iters: slow / plateau / unstable | diverged | "
+             "just below width*: slow / plateau |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r, fit in res.items():
         ws = []
         for n in (16, 64, 256):
@@ -92,7 +155,8 @@ def tables(res, moves, cnt) -> str:
         nc = ", ".join(f"{m['y']:g} ({m['reason']})" for m in fit["no_crossing"]) or "none"
         k = cnt[r]
         lines.append(f"| {r:g} | {' / '.join(ws)} | {p} | {_ci(fit['exponent_ci'])} | {c} | {nc} | {k['converged']} | "
-                     f"{k['max_iters:slow']} / {k['max_iters:plateau']} / {k['max_iters:unstable']} | {k['diverged']} |")
+                     f"{k['max_iters:slow']} / {k['max_iters:plateau']} / {k['max_iters:unstable']} | {k['diverged']} | "
+                     f"{near[r]['slow']} / {near[r]['plateau']} |")
     lines += ["", "Movement of the converged seeds (medians) at the boundary width and at the widest width:", "",
               "| rate ratio | n | where | width | seeds | inner_dist | pattern_change |", "|---|---|---|---|---|---|---|"]
     g = lambda v: "—" if v is None else f"{v:.3g}"  # noqa: E731
@@ -131,7 +195,7 @@ def plot_boundary(res, out):
     a1.plot(nn, nn, "k--", lw=1, label="width = n (outer layer alone)")
     a1.plot(nn, nn / 16, "k:", lw=1, label="width·dim = n (inner weights)")
     a1.set(xscale="log", yscale="log", xlabel="n", ylabel="width* (50% converged)",
-           title="50% boundary per rate ratio (points shifted for legibility)")
+           title="50% boundary per rate ratio\n(points shifted for legibility)")
     a1.legend(fontsize=7)
     ns = sorted({p["y"] for r in ratios for p in res[r]["points"]})
     for j, n in enumerate(ns):
@@ -147,7 +211,7 @@ def plot_boundary(res, out):
         a2.errorbar(rr, x, yerr=np.vstack([np.nan_to_num(x - lo), np.nan_to_num(hi - x)]), fmt="o-", ms=4,
                     capsize=2, label=f"n = {n:g}")
     a2.set(xscale="log", yscale="log", xlabel="rate ratio (inner step / outer step)", ylabel="width*",
-           title="width needed against the rate ratio (lower = larger converging region)")
+           title="width needed against the rate ratio\n(lower = larger converging region within the step budget)")
     a2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -168,13 +232,19 @@ def main(argv) -> int:
             return 1
     res = fits(ds)
     plot_boundary(res, os.path.join(outdir, "boundary.png"))
-    moves, cnt = movement(ds, res), counts(ds)
-    text = tables(res, moves, cnt)
+    moves, cnt, near = movement(ds, res), counts(ds), beside(ds, res)
+    text = tables(res, moves, cnt, near)
+    companion = path[:-3] + ".budget.h5" if path.endswith(".h5") else None
+    chk = budget_check(ds, load(companion)) if companion and os.path.exists(companion) else None
+    if chk:
+        text += "\n\n" + budget_table(chk)
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"fits": {str(k): v for k, v in res.items()}, "movement": moves,
-                   "counts": {str(k): v for k, v in cnt.items()}}, f, indent=1, default=float)
+                   "counts": {str(k): v for k, v in cnt.items()},
+                   "below_boundary": {str(k): v for k, v in near.items()},
+                   "budget_check": chk}, f, indent=1, default=float)
     print(text)
     return 0
 
