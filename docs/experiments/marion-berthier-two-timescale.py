@@ -3,8 +3,8 @@
     /usr/bin/python3 docs/experiments/marion-berthier-two-timescale.py FILE.h5 OUTDIR
 
 (scripts/experiment.sh marion-berthier-two-timescale runs the sweep first when FILE.h5 is missing.)
-Trains the dumped cells when their files are missing: every seed of every rate ratio at
-DUMP_WIDTH, `shallowsweep cell ... --dump` into mb-dumps/ beside FILE.h5 (two at a time; the
+Trains the dumped cells when their files are missing: every seed at the smallest and the
+largest rate ratio at DUMP_WIDTH (the others if RATIOS=all is in the environment), `shallowsweep cell ... --dump` into mb-dumps/ beside FILE.h5 (two at a time; the
 binary is $SSW_BUILD_DIR/src/cli/shallowsweep, default build/). A dump's final test loss must
 equal the sweep file's for the same cell (a cell is a pure function of its parameters).
 
@@ -85,6 +85,12 @@ def dump_path(dumps, ratio_label, seed):
     return os.path.join(dumps, f"w{DUMP_WIDTH}-r{ratio_label}-s{seed}.h5")
 
 
+def dumped_ratios(ds):
+    """The rate ratios whose width-DUMP_WIDTH cells are dumped: the ends, or all with RATIOS=all."""
+    r = ds["rate_ratio"].values
+    return list(r) if os.environ.get("RATIOS") == "all" else [r.min(), r.max()]
+
+
 def make_dumps(ds, dumps):
     """Train the dumped cells whose files are missing, DUMP_JOBS at a time."""
     exe = os.path.join(os.environ.get("SSW_BUILD_DIR", "build"), "src", "cli", "shallowsweep")
@@ -92,7 +98,7 @@ def make_dumps(ds, dumps):
                          "marion-berthier-two-timescale.yaml")
     os.makedirs(dumps, exist_ok=True)
     todo = []
-    for r in ds["rate_ratio"].values:
+    for r in dumped_ratios(ds):
         lab = axis_label(ds, "rate_ratio", r)
         for s in ds["seed"].values:
             path = dump_path(dumps, lab, int(s))
@@ -130,7 +136,7 @@ def coverage_rows(ds, dumps, file_test):
     """Per rate ratio at DUMP_WIDTH: seeds with all jumps covered (at COVER_TOL and the others),
     jumps covered per seed, and the largest |dump - file| final test loss (the consistency check)."""
     rows, worst = [], 0.0
-    for r in ds["rate_ratio"].values:
+    for r in dumped_ratios(ds):
         lab = axis_label(ds, "rate_ratio", r)
         per_tol = {tol: [] for tol in (COVER_TOL,) + COVER_TOLS_ALSO}
         for s in ds["seed"].values:
