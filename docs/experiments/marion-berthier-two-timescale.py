@@ -170,7 +170,7 @@ def test_rows(ds):
             med, ci = boot_median(x, rng)
             k, n = int((x <= LOW_ERROR).sum()), int(np.isfinite(x).sum())
             series = ds["test_loss"].sel(width=w, rate_ratio=r).values.reshape(-1, steps.size)
-            mid, end = np.median(series[:, half]), np.median(series[:, -1])
+            mid, end = np.nanmedian(series[:, half]), np.nanmedian(series[:, -1])
             rows.append(dict(width=int(w), rate_ratio=float(r), test_loss=med, ci=ci, low=k, seeds=n,
                              low_ci=wilson(k, n), change_second_half=float((end - mid) / mid),
                              half_step=int(steps[half])))
