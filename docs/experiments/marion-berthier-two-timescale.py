@@ -39,10 +39,10 @@ HEIGHTS = np.array([5.0, -5.0, 2.0, -2.0, 5.0])     # (5,) h_k
 ETA = 4e-3                                          # ramp_width
 # Low error: an error a single defect of the fit would cause at least: a jump of height 2
 # misplaced by 0.05 (a third of the 0.15 between jumps) costs 2^2 * 0.05 / 2 = 0.1 in the
-# halved test loss; fitting the label noise with 2 * 20 parameters on 250 points costs about
-# (40 / 250) * (1/3) / 2 = 0.027 (uniform noise on [-1, 1] has variance 1/3).
+# halved test loss; fitting the label noise with 2 * 20 parameters on 1000 points costs about
+# (40 / 1000) * (1/3) / 2 = 0.007 (uniform noise on [-1, 1] has variance 1/3).
 LOW_ERROR = 0.1
-# Coverage tolerance: 5 eta = 0.02, five mean sample spacings (1/250) and 13% of the gap
+# Coverage tolerance: 5 eta = 0.02, five times the activation's width and 13% of the gap
 # between jumps; misplacing a height-5 jump by 0.02 alone costs 25 * 0.02 / 2 = 0.25.
 COVER_TOL = 5 * ETA
 COVER_TOLS_ALSO = (2.5 * ETA, 12.5 * ETA)           # reported too, to show the rule's sensitivity
