@@ -209,7 +209,7 @@ def plot_coverage(rows, path):
     x = np.array([r["rate_ratio"] for r in rows])
     f = np.array([r["all_covered"] / r["seeds"] for r in rows])
     lo, hi = np.array([r["ci"] for r in rows]).T
-    ax.errorbar(x, f, yerr=[f - lo, hi - f], marker="o", capsize=3, color="C1")
+    ax.errorbar(x, f, yerr=[f - lo, hi - f], marker="o", capsize=3, color="C1", linestyle="none")
     ax.set_xscale("log")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("rate ratio ε (position step / outer step)")
