@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -34,6 +35,8 @@ from .select import axes_of, axis_label, check_axis, tick_label, require_resolve
 
 FIGSIZE_IN = (7.0, 4.8)
 DPI = 100
+TITLE_WRAP = 72   # characters per title line: long sweep names and slices wrap, not clip
+LABEL_WRAP = 48   # characters per y-label line
 BANDS = ("auto", "iqr", "minmax", "none")
 # Per-cell scalars that are bookkeeping, not measurements of the training.
 NOT_METRICS = ("status", "diagnosis", "message", "checksum", "rank")
@@ -204,7 +207,7 @@ def plot_line(ld, logx=None, logy: bool = False, slopes=(), dpi: int = DPI):
         ax.set_xticklabels([tick_label(ld, x, v) for v in ld[x].values[::stride]])
         ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(x + (" (log scale)" if logx else ""))
-    ax.set_ylabel(_y_label(y) + (" (log scale)" if logy else ""))
+    ax.set_ylabel(textwrap.fill(_y_label(y) + (" (log scale)" if logy else ""), LABEL_WRAP))
     ax.set_title(_title(ld), fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     if hue or slopes or partial_any:
@@ -238,7 +241,7 @@ def _title(ld) -> str:
         sub = f"fraction of {seeds} seeds"
     else:
         sub = f"median over {seeds} seeds" + (f", band: {ld.attrs['band']}" if ld.attrs["band"] else "")
-    return f"{head.lstrip(': ')}\n{sub}"
+    return f"{textwrap.fill(head.lstrip(': '), TITLE_WRAP)}\n{sub}"
 
 
 def _num(v):
