@@ -75,12 +75,13 @@ void ssw_act_apply_scalar(const ssw_model_t *M, int64_t count, const double *z, 
     if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0;
     break;
   case SSW_ACT_RAMP: /* clip(z/eta + 1/2, 0, 1) */
-    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] / eta + 0.5, 0.0, 1.0);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] / eta) < 0.5 ? 1.0 / eta : 0.0;
+    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] * (1.0 / eta) + 0.5, 0.0, 1.0);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] * (1.0 / eta)) < 0.5 ? 1.0 / eta : 0.0;
     break;
   case SSW_ACT_SMOOTH_STEP:
-    for (int64_t i = 0; i < count; i++) h[i] = smooth_step(z[i] / eta);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = smooth_step_deriv(z[i] / eta) / eta;
+    /* u = z * (1/eta), and sigma' = (d/du) * (1/eta): products, as the vector kernels */
+    for (int64_t i = 0; i < count; i++) h[i] = smooth_step(z[i] * (1.0 / eta));
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = smooth_step_deriv(z[i] * (1.0 / eta)) * (1.0 / eta);
     break;
   default:
     for (int64_t i = 0; i < count; i++) h[i] = NAN;

@@ -134,17 +134,19 @@ static void gelu(int64_t count, const double *z, double *h, double *g) {
 /* smooth_step, u = z/eta: clip(4(u+1/2)^3, 0, 1/2) + clip(1/2 - 4(1/2-u)^3, 0, 1/2); its
  * derivative 12 t^2 / eta with t = max(min(u + 1/2, 1/2 - u), 0), branch-free. */
 static void smooth_step_deriv(int64_t count, const double *z, double eta, double *g) {
+  const double inv = 1.0 / eta; /* products, not divisions (act_inline.h) */
   for (int64_t i = 0; i < count; i++) {
-    const double u = z[i] / eta, left = u + 0.5, right = 0.5 - u;
+    const double u = z[i] * inv, left = u + 0.5, right = 0.5 - u;
     double t = left < right ? left : right;
     t = t > 0.0 ? t : 0.0;
-    g[i] = 12.0 * t * t / eta;
+    g[i] = 12.0 * t * t * inv;
   }
 }
 
 static void smooth_step(int64_t count, const double *z, double eta, double *h, double *g) {
+  const double inv = 1.0 / eta;
   for (int64_t i = 0; i < count; i++) {
-    const double u = z[i] / eta, left = u + 0.5, right = 0.5 - u;
+    const double u = z[i] * inv, left = u + 0.5, right = 0.5 - u;
     h[i] = clip(4.0 * left * left * left, 0.0, 0.5) + clip(0.5 - 4.0 * right * right * right, 0.0, 0.5);
   }
   if (g) smooth_step_deriv(count, z, eta, g);
@@ -187,8 +189,8 @@ static void apply(const ssw_model_t *M, int64_t count, const double *z, double *
     if (g) for (int64_t i = 0; i < count; i++) g[i] = 1.0;
     break;
   case SSW_ACT_RAMP: /* clip(z/eta + 1/2, 0, 1) */
-    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] / eta + 0.5, 0.0, 1.0);
-    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] / eta) < 0.5 ? 1.0 / eta : 0.0;
+    for (int64_t i = 0; i < count; i++) h[i] = clip(z[i] * (1.0 / eta) + 0.5, 0.0, 1.0);
+    if (g) for (int64_t i = 0; i < count; i++) g[i] = fabs(z[i] * (1.0 / eta)) < 0.5 ? 1.0 / eta : 0.0;
     break;
   case SSW_ACT_SMOOTH_STEP:
     smooth_step(count, z, eta, h, g);
