@@ -167,6 +167,17 @@ def percentile_interval(samples):
     return [float(lo), float(hi)]
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96):
+    """The 95 % Wilson score interval of a fraction k/n ((0, 1) when n = 0): for the share of
+    seeds that did something, where k = 0 or k = n still gets a width."""
+    if n == 0:
+        return (0.0, 1.0)
+    f = k / n
+    c = (f + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(f * (1 - f) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
 if __name__ == "__main__":
     from ._cli import library_main
     sys.exit(library_main("boundary_fit", __doc__))

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from analysis import line  # noqa: E402
 from analysis import load  # noqa: E402
 from analysis import traj  # noqa: E402
+from analysis.boundary_fit import wilson_interval  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
 from analysis.select import axis_label  # noqa: E402
 
@@ -50,16 +51,6 @@ DUMP_WIDTH = 20
 BOOT = 2000                                         # bootstrap resamples of the seeds' median
 SHOWN_SEEDS = 3                                     # seeds per ratio in positions.png
 DUMP_JOBS = 2                                       # cell processes at a time (two cores)
-
-
-def wilson(k: int, n: int, z: float = 1.96):
-    """95% Wilson score interval of a fraction k/n ([0, 1] when n = 0)."""
-    if n == 0:
-        return (0.0, 1.0)
-    f = k / n
-    c = (f + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * np.sqrt(f * (1 - f) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, c - h), min(1.0, c + h))
 
 
 def boot_median(x, rng):
@@ -148,7 +139,7 @@ def coverage_rows(ds, dumps, file_test):
                 per_tol[tol].append(covered(d, tol))
         cov = np.array(per_tol[COVER_TOL])          # (seed, 5)
         k, n = int(cov.all(axis=1).sum()), cov.shape[0]
-        rows.append(dict(rate_ratio=float(r), all_covered=k, seeds=n, ci=wilson(k, n),
+        rows.append(dict(rate_ratio=float(r), all_covered=k, seeds=n, ci=wilson_interval(k, n),
                          jumps_missed=[int(v) for v in (~cov).sum(axis=0)],
                          all_covered_at={f"{tol:g}": int(np.array(c).all(axis=1).sum())
                                          for tol, c in per_tol.items()}))
@@ -172,7 +163,7 @@ def test_rows(ds):
             series = ds["test_loss"].sel(width=w, rate_ratio=r).values.reshape(-1, steps.size)
             mid, end = np.nanmedian(series[:, half]), np.nanmedian(series[:, -1])
             rows.append(dict(width=int(w), rate_ratio=float(r), test_loss=med, ci=ci, low=k, seeds=n,
-                             low_ci=wilson(k, n), change_second_half=float((end - mid) / mid),
+                             low_ci=wilson_interval(k, n), change_second_half=float((end - mid) / mid),
                              half_step=int(steps[half])))
     return rows
 

@@ -20,20 +20,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from analysis import line  # noqa: E402
 from analysis import load  # noqa: E402
 from analysis import phase  # noqa: E402
+from analysis.boundary_fit import wilson_interval  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
 
 CONVERGED, MAX_ITERS, DIVERGED = 1, 2, 3
 FINISHED = (1, 2, 3, 4)  # converged, max_iters, diverged, failed (skipped and pending are not)
-
-
-def wilson(k: int, n: int, z: float = 1.96):
-    """95% Wilson score interval of a fraction k/n ([0, 1] when n = 0)."""
-    if n == 0:
-        return (0.0, 1.0)
-    f = k / n
-    c = (f + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * np.sqrt(f * (1 - f) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, c - h), min(1.0, c + h))
 
 
 def _median(v, sel):
@@ -60,7 +51,7 @@ def table_rows(ds):
             done = np.isin(st, FINISHED)
             k, n = int((st == CONVERGED).sum()), int(done.sum())
             sel = dict(p=p, rho=rho, n=nmax)
-            rows.append(dict(p=float(p), rho=float(rho), converged=k, computed=n, ci=wilson(k, n),
+            rows.append(dict(p=float(p), rho=float(rho), converged=k, computed=n, ci=wilson_interval(k, n),
                              slow=int(((st == MAX_ITERS) & (dg == dnames["slow"])).sum()),
                              plateau=int(((st == MAX_ITERS) & (dg == dnames["plateau"])).sum()),
                              unstable=int(((st == MAX_ITERS) & (dg == dnames["unstable"])).sum()),

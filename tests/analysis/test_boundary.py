@@ -464,3 +464,13 @@ def test_engine_file_with_pending_cells(engine_files):
     assert 0 < res["excluded_by"]["pending"] == js["ncells"] - js["done"]
     usable = sum(sum(pt["usable"]) for pt in res["points"])
     assert usable <= js["done"]
+
+
+def test_wilson_interval_known_values():
+    """The Wilson score interval of the experiments' seed fractions (analysis.boundary_fit),
+    against values worked by hand: 5/10 -> 0.5 -+ 0.2634, 0/10 -> [0, 0.2775], nothing -> [0, 1]."""
+    from analysis.boundary_fit import wilson_interval
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27754), abs=1e-5)
+    assert wilson_interval(10, 10) == pytest.approx((0.72246, 1.0), abs=1e-5)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
