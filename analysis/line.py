@@ -240,8 +240,17 @@ def _title(ld) -> str:
     elif y == "converged":
         sub = f"fraction of {seeds} seeds"
     else:
-        sub = f"median over {seeds} seeds" + (f", band: {ld.attrs['band']}" if ld.attrs["band"] else "")
+        sub = f"median over {_seed_count(ld, seeds)} seeds" + (f", band: {ld.attrs['band']}" if ld.attrs["band"] else "")
     return f"{textwrap.fill(head.lstrip(': '), TITLE_WRAP)}\n{sub}"
+
+
+def _seed_count(ld, seeds: int) -> str:
+    """How many seeds the medians are over: the axis' count, or the range of finished seeds per
+    point where that varies (an adaptive sweep runs more seeds only where they are uncertain)."""
+    done = ld["n_done"].values
+    done = done[done > 0]
+    lo, hi = (int(done.min()), int(done.max())) if done.size else (seeds, seeds)
+    return f"{lo}" if lo == hi == seeds else f"{lo}–{hi} finished" if lo < hi else f"{lo} finished"
 
 
 def _num(v):
