@@ -102,7 +102,10 @@ bool ssw_activation_is_smooth(ssw_activation_t a) {
 
 int8_t ssw_diagnose(const ssw_params_t *p, const ssw_result_t *r) {
   if (r->status != SSW_STATUS_MAX_ITERS) return SSW_DIAG_NONE;
-  const bool rose = ssw_activation_is_smooth(p->activation) && r->loss_rises > 0 && r->max_rise > SSW_UNSTABLE_RISE;
+  /* the descent lemma holds for full-batch GD on a smooth model: SGD's loss rises with its noise */
+  const bool full_batch = p->batch_size == 0 && !p->online;
+  const bool rose = full_batch && ssw_activation_is_smooth(p->activation) && r->loss_rises > 0 &&
+                    r->max_rise > SSW_UNSTABLE_RISE;
   if (r->edge_ratio_init > 1.0 || r->edge_ratio_final > SSW_EDGE_OF_STABILITY || rose) return SSW_DIAG_UNSTABLE;
   const double target = fmax(p->tol, p->tol_rel * r->init_loss), rate = late_rate(r);
   const double L = r->series[SSW_SERIES_LOSS][r->k - 1];

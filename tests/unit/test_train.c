@@ -315,6 +315,12 @@ static void test_diagnosis_rules(void **state) {
   p.activation = SSW_ACT_RELU; /* a ReLU's loss rises as steps cross kinks, below the edge too */
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
   p.activation = SSW_ACT_TANH;
+  p.batch_size = 10; /* SGD's loss rises with its noise, below the edge too */
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  p.online = true;
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
+  p.batch_size = 0, p.online = false;
+  assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_UNSTABLE);
   r.max_rise = 1e-8; /* round-off-sized rises are not instability */
   assert_int_equal(ssw_diagnose(&p, &r), SSW_DIAG_SLOW);
   r.loss_rises = 0, r.edge_ratio_final = 0.97; /* at the edge of stability at the end */
