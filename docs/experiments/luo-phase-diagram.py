@@ -4,7 +4,7 @@
 
 (scripts/experiment.sh luo-phase-diagram runs the sweep first when FILE.h5 is missing.)
 Writes OUTDIR/slope-map.png (analysis.slope's slope of log inner_dist against log width over
-(gamma', gamma), with the paper's boundary lines as we recall them), OUTDIR/inner-dist.png (the
+(gamma', gamma), with the paper's boundary lines), OUTDIR/inner-dist.png (the
 medians against width at gamma' = 0, one line per gamma), OUTDIR/condensation.png (final
 neuron orientations of three cells) and OUTDIR/results.md / .json (the doc's tables).
 
@@ -34,8 +34,9 @@ DUMP_WIDTH = 1024
 
 
 def paper_regime(g: float, gp: float) -> str:
-    """The regime of (gamma, gamma') as we recall the paper's Fig. 1 (not verified against the
-    text): linear if gamma < 1 or gamma' > gamma - 1; condensed if gamma > 1 and gamma' < gamma - 1;
+    """The regime of (gamma, gamma') in the paper's phase diagram, as its authors restate it
+    (github.com/dlphenomena/website, src/phenomena/condense/condense.md, Theorems 1-2 and
+    Figure 2; docs/experiments/luo-phase-diagram.md): linear if gamma < 1 or gamma' > gamma - 1; condensed if gamma > 1 and gamma' < gamma - 1;
     critical on the boundary {gamma = 1, gamma' <= 0} U {gamma' = gamma - 1, gamma >= 1}."""
     eps = 1e-9
     if g < 1 - eps or gp > g - 1 + eps:
@@ -49,9 +50,9 @@ EXPECT = {"linear": "down", "critical": "critical", "condensed": "up"}
 
 
 def paper_lines(gps):
-    """[(label, gamma' values, gamma values)]: the recalled boundary lines over the grid."""
+    """[(label, gamma' values, gamma values)]: the paper's boundary lines over the grid."""
     lo = float(min(gps))
-    return [("paper boundary (recalled): γ = 1, γ′ ≤ 0 and γ′ = γ − 1, γ ≥ 1",
+    return [("paper boundary: γ = 1, γ′ ≤ 0 and γ′ = γ − 1, γ ≥ 1",
              [lo, 0.0, 1.0], [1.0, 1.0, 2.0])]
 
 
@@ -127,8 +128,8 @@ def plot_condensation(cells, path):
 
 
 def table(res):
-    """Markdown: slope [95 % CI], our class, the paper's (recalled) regime, agree?"""
-    rows = ["| γ | γ′ | slope [95 % CI] | ours | paper (recalled) | agrees |", "|---|---|---|---|---|---|"]
+    """Markdown: slope [95 % CI], our class, the paper's regime, agree?"""
+    rows = ["| γ | γ′ | slope [95 % CI] | ours | paper | agrees |", "|---|---|---|---|---|---|"]
     for q in res["points"]:
         rows.append(f"| {q['gamma']:g} | {q['gammap']:g} | {q['slope']:+.3f} [{q['ci'][0]:+.3f}, {q['ci'][1]:+.3f}] "
                     f"| {q['class']} | {q['paper']} | {'yes' if q['agrees'] else '**no**'} |")
@@ -157,7 +158,7 @@ def main(argv):
     conc = "\n".join(f"- γ = {c['gamma']:g} ({n}): concentration {100 * c['init']:.1f} % at init → "
                      f"{100 * c['final']:.1f} % at the end" for c, (_, n) in zip(cells, DUMP_CELLS))
     with open(os.path.join(outdir, "results.md"), "w") as f:
-        f.write(f"{res['agree']} of {len(res['points'])} (γ, γ′) agree with the recalled regimes.\n\n"
+        f.write(f"{res['agree']} of {len(res['points'])} (γ, γ′) agree with the paper's regimes.\n\n"
                 f"{table(res)}\n\nCondensation (width {DUMP_WIDTH}, γ′ = 0, seed 0, angle {ANGLE_DEG:g}°):\n\n{conc}\n")
     print(f"luo-phase-diagram.py: {res['agree']}/{len(res['points'])} agree; wrote {outdir}")
 
