@@ -341,7 +341,9 @@ def diagnose(cfg, r, steps):
     3 plateau; 0 for every other status."""
     if r["status"] != STATUS_MAX_ITERS:
         return DIAG_NONE
-    rose = cfg.model.act not in KINKED and r["loss_rises"] > 0 and r["max_rise"] > UNSTABLE_RISE
+    # the descent lemma is about full-batch GD: SGD's loss rises with its noise below the edge too
+    full_batch = cfg.batch_size == 0 and not cfg.online
+    rose = full_batch and cfg.model.act not in KINKED and r["loss_rises"] > 0 and r["max_rise"] > UNSTABLE_RISE
     if r["edge_ratio_init"] > 1 or r["edge_ratio_final"] > EDGE_OF_STABILITY or rose:
         return DIAG_UNSTABLE
     loss = r["loss"]
