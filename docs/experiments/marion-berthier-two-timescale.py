@@ -14,7 +14,8 @@ OUTDIR/traj.png (test loss against step at DUMP_WIDTH, the budget check), OUTDIR
 (fraction of seeds with every jump covered), OUTDIR/positions.png (target, learned f and the
 final positions for a few seeds at the smallest and largest ratio) and OUTDIR/results.md /
 .json (the doc's tables). When the relu companion sweep's file is beside FILE.h5 (scripts/
-experiment.sh runs it), also OUTDIR/relu_test_loss.png, OUTDIR/relu_traj.png and its table.
+experiment.sh runs it), also OUTDIR/relu_test_loss.png, OUTDIR/relu_traj.png and its table; likewise the noise check's
+(100 samples a step): OUTDIR/batch100_test_loss.png and its table.
 
 Coverage rule (fixed before the dumps were read; docs/experiments/marion-berthier-two-timescale.md):
 jump k at t_k of height h_k is covered when the neurons with |u_j - t_k| <= COVER_TOL
@@ -53,6 +54,7 @@ BOOT = 2000                                         # bootstrap resamples of the
 SHOWN_SEEDS = 3                                     # seeds per ratio in positions.png
 DUMP_JOBS = 2                                       # cell processes at a time (two cores)
 RELU_FILE = "marion-berthier-two-timescale.relu.h5"  # the relu companion sweep's file, beside FILE.h5
+BATCH_FILE = "marion-berthier-two-timescale.batch100.h5"  # the noise check's file (100 samples a step)
 
 
 def boot_median(x, rng):
@@ -321,11 +323,20 @@ def main(argv) -> int:
             return 1
         relu_rows = test_rows(load(relu_path).isel(activation=0))
         text += "\n\nrelu (the companion sweep):\n\n" + tables(relu_rows, [], None)
+    batch_rows = []
+    batch_path = os.path.join(os.path.dirname(os.path.abspath(path)), BATCH_FILE)
+    if os.path.exists(batch_path):  # the noise check (sweeps/marion-berthier-two-timescale.batch100.yaml)
+        if line.main([batch_path, "--x", "rate_ratio", "--y", "test_loss", "--hue", "width", "--logx", "--logy",
+                      "-o", os.path.join(outdir, "batch100_test_loss.png")]) != 0:
+            return 1
+        batch_rows = test_rows(load(batch_path).isel(activation=0))
+        text += "\n\n100 samples a step (the noise check):\n\n" + tables(batch_rows, [], None)
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(dict(test_loss=trows, coverage=crows, dump_vs_file_max_diff=worst, low_error=LOW_ERROR,
-                       cover_tol=COVER_TOL, relu_test_loss=relu_rows), f, indent=1, default=float)
+                       cover_tol=COVER_TOL, relu_test_loss=relu_rows,
+                       batch100_test_loss=batch_rows), f, indent=1, default=float)
     print(text)
     return 0
 
