@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .load import AnalysisError
+from .load import AnalysisError, load
 
 EXIT_USAGE = 2
 
@@ -42,6 +42,20 @@ def run(prog: str, main, argv=None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `... | head`
         return 0
+
+
+def figure_script(argv, doc: str):
+    """The start of a figure script, docs/experiments/NAME.py FILE.h5 OUTDIR (DESIGN.md §19):
+    (FILE.h5, OUTDIR, the loaded file), OUTDIR made. Another command line or a file that is not
+    a shallowsweep file raises AnalysisError, one line that run() turns into exit 2."""
+    if len(argv) != 2:
+        usage = next((l.strip() for l in (doc or "").splitlines() if l.strip().endswith("FILE.h5 OUTDIR")),
+                     "NAME.py FILE.h5 OUTDIR")
+        raise AnalysisError(f"expected FILE.h5 OUTDIR, got {len(argv)} argument(s); usage: {usage}")
+    path, outdir = argv
+    ds = load(path)
+    os.makedirs(outdir, exist_ok=True)
+    return path, outdir, ds
 
 
 def package() -> str:

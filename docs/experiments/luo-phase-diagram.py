@@ -23,7 +23,7 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, ROOT)
-from analysis import load  # noqa: E402
+from analysis._cli import figure_script, run  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
 from analysis.slope import plot_slopes, slopes  # noqa: E402
 
@@ -137,11 +137,7 @@ def table(res):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: luo-phase-diagram.py FILE.h5 OUTDIR")
-    h5, outdir = argv
-    os.makedirs(outdir, exist_ok=True)
-    ds = load(h5)
+    _, outdir, ds = figure_script(argv, __doc__)
     res = slopes(ds, "width", "inner_dist", ["gamma", "gammap"])
     for q in res["points"]:
         q["paper"] = paper_regime(q["gamma"], q["gammap"])
@@ -164,4 +160,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run(os.path.basename(__file__), main, sys.argv[1:]))

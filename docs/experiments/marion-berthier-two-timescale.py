@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 from analysis import line  # noqa: E402
 from analysis import load  # noqa: E402
+from analysis._cli import figure_script, run  # noqa: E402
 from analysis import traj  # noqa: E402
 from analysis.boundary_fit import wilson_interval  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
@@ -290,12 +291,7 @@ def tables(trows, crows, worst) -> str:
 
 
 def main(argv) -> int:
-    if len(argv) != 2:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    path, outdir = argv
-    os.makedirs(outdir, exist_ok=True)
-    ds = load(path)
+    path, outdir, ds = figure_script(argv, __doc__)
     dumps = os.path.join(os.path.dirname(os.path.abspath(path)), "mb-dumps")
     make_dumps(ds, dumps)
     act = f"activation={axis_label(ds, 'activation', ds['activation'].values[0])}"
@@ -342,4 +338,4 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(os.path.basename(__file__), main, sys.argv[1:]))

@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 from analysis import load  # noqa: E402
+from analysis._cli import figure_script, run  # noqa: E402
 from analysis import phase  # noqa: E402
 from analysis.boundary import boundary  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
@@ -218,12 +219,7 @@ def plot_boundary(res, out):
 
 
 def main(argv) -> int:
-    if len(argv) != 2:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    path, outdir = argv
-    os.makedirs(outdir, exist_ok=True)
-    ds = load(path)
+    path, outdir, ds = figure_script(argv, __doc__)
     for metric, extra in (("converged", ["--theory", "counting", "--theory", "counting_outer"]),
                           ("verdict", []), ("inner_dist", []), ("pattern_change", [])):
         args = [path, "--x", "width", "--y", "n", "--facet", "rate_ratio", "--metric", metric,
@@ -250,4 +246,4 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(os.path.basename(__file__), main, sys.argv[1:]))

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 from analysis import line  # noqa: E402
-from analysis import load  # noqa: E402
+from analysis._cli import figure_script, run  # noqa: E402
 from analysis import phase  # noqa: E402
 from analysis.boundary_fit import wilson_interval  # noqa: E402
 from analysis.line import per_seed  # noqa: E402
@@ -76,12 +76,7 @@ def table(rows, nmax) -> str:
 
 
 def main(argv) -> int:
-    if len(argv) != 2:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    path, outdir = argv
-    os.makedirs(outdir, exist_ok=True)
-    ds = load(path)
+    path, outdir, ds = figure_script(argv, __doc__)
     for metric, stem in (("converged", "phase"), ("verdict", "verdict")):
         if phase.main([path, "--x", "rho", "--y", "n", "--facet", "p", "--metric", metric,
                        "-o", os.path.join(outdir, f"{stem}.png")]) != 0:
@@ -104,4 +99,4 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(os.path.basename(__file__), main, sys.argv[1:]))

@@ -87,3 +87,31 @@ def test_errors_exit_2_with_one_line(files, tmp_path, module, args, message):
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith(f"analysis.{module}: error: ") and message in lines[0], lines[0]
     assert not out.exists()
+
+
+# The figure scripts of docs/experiments/ start with analysis._cli.figure_script and end in run():
+# a wrong command line or a missing or foreign file is one line and exit 2, and no OUTDIR is made.
+FIGURE_SCRIPTS = sorted(p.name for p in (SOURCE_DIR / "docs" / "experiments").glob("*.py"))
+
+
+def test_figure_script_returns_the_file_and_makes_outdir(files, tmp_path):
+    from analysis._cli import figure_script
+    path, outdir, ds = figure_script([str(files["full"]), str(tmp_path / "out")], "")
+    assert path == str(files["full"]) and os.path.isdir(outdir)
+    assert ds["status"].shape == tuple(ds.sizes[a] for a in ds.attrs["axes"])
+
+
+@pytest.mark.parametrize("script", FIGURE_SCRIPTS)
+def test_figure_scripts_bad_input_exit_2_on_one_line(script, files, tmp_path):
+    exe = SOURCE_DIR / "docs" / "experiments" / script
+    env = dict(os.environ, MPLBACKEND="Agg")
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = 1
+    for args, cause in (([], f"usage: /usr/bin/python3 docs/experiments/{script} FILE.h5 OUTDIR"),
+                        ([tmp_path / "missing.h5", tmp_path / "out"], "missing.h5: no such file"),
+                        ([foreign, tmp_path / "out"], "not a shallowsweep file")):
+        p = subprocess.run([PY, str(exe), *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        assert p.stderr.startswith(f"{script}: error: ") and cause in p.stderr, p.stderr
+    assert not (tmp_path / "out").exists()
