@@ -54,8 +54,11 @@ DUMP_WIDTH = 20
 BOOT = 2000                                         # bootstrap resamples of the seeds' median
 SHOWN_SEEDS = 3                                     # seeds per ratio in positions.png
 DUMP_JOBS = 2                                       # cell processes at a time (two cores)
-RELU_FILE = "marion-berthier-two-timescale.relu.h5"  # the relu companion sweep's file, beside FILE.h5
-BATCH_FILE = "marion-berthier-two-timescale.batch100.h5"  # the noise check's file (100 samples a step)
+# The companion sweeps' files beside FILE.h5 (sweeps/marion-berthier-two-timescale.KIND.yaml):
+# KIND -> (file, heading of its table, draw its test loss against step too)
+COMPANIONS = {"relu": ("marion-berthier-two-timescale.relu.h5", "relu (the companion sweep)", True),
+              "batch100": ("marion-berthier-two-timescale.batch100.h5", "100 samples a step (the noise check)",
+                           False)}
 
 
 def boot_median(x, rng):
@@ -308,31 +311,26 @@ def main(argv) -> int:
     plot_coverage(crows, os.path.join(outdir, "coverage.png"))
     plot_positions(ds, dumps, os.path.join(outdir, "positions.png"))
     text = tables(trows, crows, worst)
-    relu_rows = []
-    relu_path = os.path.join(os.path.dirname(os.path.abspath(path)), RELU_FILE)
-    if os.path.exists(relu_path):  # the companion sweep (sweeps/marion-berthier-two-timescale.relu.yaml)
-        if line.main([relu_path, "--x", "rate_ratio", "--y", "test_loss", "--hue", "width", "--logx", "--logy",
-                      "-o", os.path.join(outdir, "relu_test_loss.png")]) != 0:
+    companion_rows = {}
+    for kind, (name, heading, with_traj) in COMPANIONS.items():
+        cpath = os.path.join(os.path.dirname(os.path.abspath(path)), name)
+        companion_rows[kind] = []
+        if not os.path.exists(cpath):
+            continue
+        if line.main([cpath, "--x", "rate_ratio", "--y", "test_loss", "--hue", "width", "--logx", "--logy",
+                      "-o", os.path.join(outdir, f"{kind}_test_loss.png")]) != 0:
             return 1
-        if traj.main([relu_path, "--by", "rate_ratio", "--at", f"width={DUMP_WIDTH}", "--series", "test_loss",
-                      "-o", os.path.join(outdir, "relu_traj.png")]) != 0:
+        if with_traj and traj.main([cpath, "--by", "rate_ratio", "--at", f"width={DUMP_WIDTH}", "--series",
+                                    "test_loss", "-o", os.path.join(outdir, f"{kind}_traj.png")]) != 0:
             return 1
-        relu_rows = test_rows(load(relu_path).isel(activation=0))
-        text += "\n\nrelu (the companion sweep):\n\n" + tables(relu_rows, [], None)
-    batch_rows = []
-    batch_path = os.path.join(os.path.dirname(os.path.abspath(path)), BATCH_FILE)
-    if os.path.exists(batch_path):  # the noise check (sweeps/marion-berthier-two-timescale.batch100.yaml)
-        if line.main([batch_path, "--x", "rate_ratio", "--y", "test_loss", "--hue", "width", "--logx", "--logy",
-                      "-o", os.path.join(outdir, "batch100_test_loss.png")]) != 0:
-            return 1
-        batch_rows = test_rows(load(batch_path).isel(activation=0))
-        text += "\n\n100 samples a step (the noise check):\n\n" + tables(batch_rows, [], None)
+        companion_rows[kind] = test_rows(load(cpath).isel(activation=0))
+        text += f"\n\n{heading}:\n\n" + tables(companion_rows[kind], [], None)
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(dict(test_loss=trows, coverage=crows, dump_vs_file_max_diff=worst, low_error=LOW_ERROR,
-                       cover_tol=COVER_TOL, relu_test_loss=relu_rows,
-                       batch100_test_loss=batch_rows), f, indent=1, default=float)
+                       cover_tol=COVER_TOL,
+                       **{f"{kind}_test_loss": rows for kind, rows in companion_rows.items()}), f, indent=1, default=float)
     print(text)
     return 0
 
